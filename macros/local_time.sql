@@ -1,0 +1,33 @@
+{#- Time-zone helpers: every calendar date in the rules is a date in the company's own time zone. -#}
+
+{#- Wall-clock timestamp of an instant (timestamptz) in the named zone. -#}
+{% macro local_timestamp(instant, timezone) -%}
+    {{ return(adapter.dispatch('local_timestamp', 'reactivation')(instant, timezone)) }}
+{%- endmacro %}
+
+{% macro default__local_timestamp(instant, timezone) -%}
+    timezone({{ timezone }}, {{ instant }})
+{%- endmacro %}
+
+{#- Local calendar date of an instant. -#}
+{% macro local_date(instant, timezone) -%}
+    cast({{ local_timestamp(instant, timezone) }} as date)
+{%- endmacro %}
+
+{#- The instant at which a local calendar date starts (00:00 in the zone). -#}
+{% macro local_midnight(local_date_expression, timezone) -%}
+    {{ return(adapter.dispatch('local_midnight', 'reactivation')(local_date_expression, timezone)) }}
+{%- endmacro %}
+
+{% macro default__local_midnight(local_date_expression, timezone) -%}
+    timezone({{ timezone }}, cast({{ local_date_expression }} as timestamp))
+{%- endmacro %}
+
+{#- The run's as-of date D: the var `as_of_date` when set, else today in the company's zone. -#}
+{% macro as_of_date(timezone) -%}
+    {%- if var('as_of_date') -%}
+        cast('{{ var("as_of_date") }}' as date)
+    {%- else -%}
+        {{ local_date('current_timestamp', timezone) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,111 @@
+{#- One row per company, record and service line: the appointment history every rule reads.
+    Incremental: only records written by ingest batches newer than the cache are read; their old rows are
+    deleted first (a record may have lost a service or become unusable), then their current rows inserted. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['company_id', 'record_id', 'service_id'],
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_records_from_cache() }}",
+        post_hook="{{ refresh_cache_categories() }}",
+        indexes=[
+            {'columns': ['company_id', 'record_id']},
+            {'columns': ['company_id', 'client_id', 'service_id']},
+            {'columns': ['batch_id']},
+        ],
+    )
+}}
+
+with records as (
+    select * from {{ ref('stg_yclients__records') }}
+    {% if is_incremental() %}
+    where batch_id > (select coalesce(max(batch_id), 0) from {{ this }})
+    {% endif %}
+),
+
+record_services as (
+    select * from {{ ref('stg_yclients__record_services') }}
+),
+
+companies as (
+    select * from {{ ref('stg_yclients__companies') }}
+),
+
+service_categories as (
+    select * from {{ ref('int_service_categories') }}
+),
+
+usable_lines as (
+    select
+        records.company_id,
+        records.record_id,
+        records.client_id,
+        record_services.service_id,
+        first_value(record_services.service_title) over (
+            partition by records.company_id, records.record_id, record_services.service_id
+            order by record_services.line_position
+        ) as service_title,
+        record_services.cost,
+        records.visit_at,
+        {{ local_date('records.visit_at', "coalesce(companies.timezone, '" ~ var('default_timezone') ~ "')") }} as visit_date,
+        records.attendance,
+        records.is_deleted,
+        records.created_at,
+        records.last_change_at,
+        records.batch_id
+    from records
+    inner join record_services
+        on record_services.company_id = records.company_id
+        and record_services.record_id = records.record_id
+    left join companies
+        on companies.company_id = records.company_id
+    where records.client_id is not null
+        and records.visit_at is not null
+        and record_services.service_id is not null
+),
+
+per_service as (
+    select
+        company_id,
+        record_id,
+        client_id,
+        service_id,
+        service_title,
+        visit_at,
+        visit_date,
+        attendance,
+        is_deleted,
+        sum(cost) as cost,
+        created_at,
+        last_change_at,
+        batch_id
+    from usable_lines
+    group by
+        company_id, record_id, client_id, service_id, service_title, visit_at, visit_date,
+        attendance, is_deleted, created_at, last_change_at, batch_id
+),
+
+final as (
+    select
+        per_service.company_id,
+        per_service.record_id,
+        per_service.client_id,
+        per_service.service_id,
+        per_service.service_title,
+        service_categories.category,
+        per_service.visit_at,
+        per_service.visit_date,
+        per_service.attendance,
+        per_service.is_deleted,
+        cast(per_service.cost as double precision) as cost,
+        per_service.created_at,
+        per_service.last_change_at,
+        per_service.batch_id
+    from per_service
+    left join service_categories
+        on service_categories.company_id = per_service.company_id
+        and service_categories.service_id = per_service.service_id
+)
+
+select * from final

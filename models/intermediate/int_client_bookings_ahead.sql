@@ -1,0 +1,26 @@
+{#- One row per company and client holding a non-deleted record at or after the as-of moment
+    (any service, any attendance): they are coming anyway, so they are not messaged. -#}
+with records as (
+    select * from {{ ref('stg_yclients__records') }}
+),
+
+companies as (
+    select * from {{ ref('int_companies_as_of') }}
+),
+
+final as (
+    select
+        records.company_id,
+        records.client_id,
+        min(records.visit_at) as next_booking_at,
+        count(*) as booking_count
+    from records
+    inner join companies
+        on companies.company_id = records.company_id
+    where records.client_id is not null
+        and not records.is_deleted
+        and records.visit_at >= companies.as_of_at
+    group by records.company_id, records.client_id
+)
+
+select * from final

@@ -1,0 +1,21 @@
+with source as (
+    select * from {{ source('yclients', 'raw_yclients_services') }}
+),
+
+renamed as (
+    select
+        ---------- ids
+        company_id,
+        id as service_id,
+        category_id,
+        ---------- strings
+        nullif(trim(title), '') as service_title,
+        nullif(trim(category_title), '') as category_title,
+        ---------- numerics
+        cost as list_price,
+        ---------- timestamps
+        _loaded_at as loaded_at
+    from source
+)
+
+select * from renamed

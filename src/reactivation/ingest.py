@@ -1,0 +1,392 @@
+"""Load YClients-shaped objects into the raw tables: typed key columns plus each object's own JSON.
+
+Rules kept here (and nowhere else): a line that is not JSON, not an object, or lacks its ids is rejected
+with file, line and reason; a record id keeps only its latest `last_change_date`; re-loading the same
+objects changes nothing. Values that fail to parse are kept as NULL and named in `invalid_fields`, so
+the dbt rejects model can report them with the record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from reactivation.warehouse import Warehouse
+
+ENTITY_FILES = ("companies", "services", "clients", "records")
+DEFAULT_TIMEZONE = "Europe/Moscow"
+
+
+@dataclass
+class Reject:
+    """A line or object that could not be loaded, and why."""
+
+    file: str
+    line: int | None
+    reason: str
+    content: str
+
+
+@dataclass
+class IngestReport:
+    """What one ingest batch did."""
+
+    batch_id: int
+    loaded: dict[str, int] = field(default_factory=dict)  # rows inserted or updated per entity
+    seen: dict[str, int] = field(default_factory=dict)  # valid objects offered per entity
+    rejects: list[Reject] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "loaded": self.loaded, "seen": self.seen, "rejected": len(self.rejects)}
+
+
+@dataclass
+class Source:
+    """Objects of one entity with where each came from (file and line) for error reports."""
+
+    entity: str
+    objects: list[tuple[str, int | None, dict[str, Any]]] = field(default_factory=list)
+
+
+# ---------- reading
+def read_jsonl(path: Path, entity: str, rejects: list[Reject]) -> Source:
+    """Parse a JSON Lines file; bad lines become rejects, good ones objects."""
+    source = Source(entity)
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                rejects.append(Reject(path.name, number, f"invalid JSON: {exc.msg} at column {exc.colno}", text))
+                continue
+            if not isinstance(obj, dict):
+                rejects.append(Reject(path.name, number, "not a JSON object", text))
+                continue
+            source.objects.append((path.name, number, obj))
+    return source
+
+
+def sources_from_dir(directory: Path, rejects: list[Reject]) -> list[Source]:
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory} is not a directory")
+    found = [read_jsonl(directory / f"{e}.jsonl", e, rejects) for e in ENTITY_FILES if (directory / f"{e}.jsonl").exists()]
+    if not found:
+        raise FileNotFoundError(f"{directory} holds none of {', '.join(e + '.jsonl' for e in ENTITY_FILES)}")
+    return found
+
+
+def sources_from_objects(**entities: Iterable[dict[str, Any]]) -> list[Source]:
+    """Objects already in memory (the demo generator, the API sync) go through the same path as files."""
+    return [Source(name, [(f"<{name}>", i, obj) for i, obj in enumerate(objs, start=1)]) for name, objs in entities.items()]
+
+
+# ---------- parsing helpers: None when absent, ValueError when present but unusable
+def _int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("boolean where a number was expected")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("not a whole number")
+    return int(value)
+
+
+def _float(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("boolean where a number was expected")
+    return float(value)
+
+
+def _bool(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise ValueError("not a boolean")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _instant(value: Any, tz: ZoneInfo) -> datetime | None:
+    """An ISO 8601 instant; a value without an offset is read in the company's own zone."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    parsed = datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(timezone.utc)
+
+
+def _zone(name: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(name)) if name else ZoneInfo(DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+class _Fields:
+    """Collects typed values of one object, remembering which ones failed to parse."""
+
+    def __init__(self, obj: dict[str, Any]) -> None:
+        self.obj = obj
+        self.invalid: list[str] = []
+
+    def get(self, key: str, parse: Any, *args: Any, source: dict[str, Any] | None = None, name: str | None = None) -> Any:
+        raw = (self.obj if source is None else source).get(key)
+        try:
+            return parse(raw, *args)
+        except (TypeError, ValueError, OverflowError):
+            self.invalid.append(name or key)
+            return None
+
+
+def _payload(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True)
+
+
+# ---------- flattening each entity
+def _company_row(obj: dict[str, Any]) -> dict[str, Any]:
+    f = _Fields(obj)
+    return {
+        "company_id": _int(obj.get("company_id", obj.get("id"))),
+        "name": f.get("name", _text) or f.get("title", _text),
+        "timezone": f.get("timezone", _text),
+        "locale": f.get("locale", _text),
+        "country": f.get("country", _text),
+        "booking_url": f.get("booking_url", _text),
+    }
+
+
+def _service_row(obj: dict[str, Any]) -> dict[str, Any]:
+    f = _Fields(obj)
+    return {
+        "company_id": _int(obj.get("company_id")),
+        "id": _int(obj.get("id")),
+        "title": f.get("title", _text),
+        "category_id": f.get("category_id", _int),
+        "category_title": f.get("category_title", _text),
+        "cost": f.get("cost", _float),
+    }
+
+
+def _client_row(obj: dict[str, Any]) -> dict[str, Any]:
+    f = _Fields(obj)
+    return {
+        "company_id": _int(obj.get("company_id")),
+        "id": _int(obj.get("id")),
+        "name": f.get("name", _text),
+        "phone": f.get("phone", _text),
+        "deleted": f.get("deleted", _bool),
+        "sms_not": f.get("sms_not", _int),
+    }
+
+
+def _record_rows(obj: dict[str, Any], tz: ZoneInfo) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    f = _Fields(obj)
+    client = obj.get("client")
+    if not isinstance(client, dict):
+        client = {}  # walk-in: YClients sends null (or an empty list)
+    company_id, record_id = _int(obj.get("company_id")), _int(obj.get("id"))
+    row = {
+        "company_id": company_id,
+        "id": record_id,
+        "client_id": f.get("id", _int, source=client, name="client.id"),
+        "client_name": f.get("name", _text, source=client, name="client.name"),
+        "client_phone": f.get("phone", _text, source=client, name="client.phone"),
+        "staff_id": f.get("staff_id", _int),
+        "datetime_raw": _text(obj.get("datetime")),
+        "visit_at": f.get("datetime", _instant, tz),
+        "attendance": f.get("attendance", _int),
+        "deleted": f.get("deleted", _bool),
+        "visit_id": f.get("visit_id", _int),
+        "create_date": f.get("create_date", _instant, tz),
+        "last_change_at": f.get("last_change_date", _instant, tz),
+    }
+    services = obj.get("services") or []
+    if not isinstance(services, list):
+        f.invalid.append("services")
+        services = []
+    service_rows = []
+    for position, service in enumerate(services):
+        if not isinstance(service, dict):
+            f.invalid.append(f"services[{position}]")
+            continue
+        sf = _Fields(service)
+        service_rows.append({
+            "company_id": company_id,
+            "record_id": record_id,
+            "position": position,
+            "service_id": sf.get("id", _int),
+            "title": sf.get("title", _text),
+            "cost": sf.get("cost", _float),
+            "first_cost": sf.get("first_cost", _float),
+            "amount": sf.get("amount", _int),
+        })
+        f.invalid.extend(f"services[{position}].{name}" for name in sf.invalid)
+    row["invalid_fields"] = ", ".join(f.invalid) or None
+    return row, service_rows
+
+
+# ---------- loading
+_KEYS = {
+    "companies": ("company_id",),
+    "services": ("company_id", "id"),
+    "clients": ("company_id", "id"),
+    "records": ("company_id", "id"),
+}
+_TABLES = {e: f"raw_yclients_{e}" for e in ENTITY_FILES}
+_INTS = {"company_id", "id", "category_id", "sms_not", "client_id", "staff_id", "attendance", "visit_id",
+         "record_id", "position", "service_id", "amount", "_batch_id"}
+_TIMES = {"visit_at", "create_date", "last_change_at", "_loaded_at"}
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:
+        if column in _INTS:
+            frame[column] = frame[column].astype("Int64")
+        elif column in _TIMES:
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        elif column in ("deleted",):
+            frame[column] = frame[column].astype("boolean")
+        elif column in ("cost", "first_cost"):
+            frame[column] = frame[column].astype("Float64")
+        else:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
+
+
+def _company_zones(wh: Warehouse, companies: Source | None) -> dict[int, ZoneInfo]:
+    zones = {cid: _zone(tz) for cid, tz in wh.fetchall("select company_id, timezone from raw_yclients_companies")}
+    for _, _, obj in companies.objects if companies else []:
+        try:
+            zones[_int(obj.get("company_id", obj.get("id")))] = _zone(obj.get("timezone"))
+        except (TypeError, ValueError):
+            pass
+    return zones
+
+
+def ingest(wh: Warehouse, sources: list[Source], source_name: str, rejects: list[Reject] | None = None) -> IngestReport:
+    """Load the given objects as one batch, in one transaction."""
+    wh.ensure_tables()
+    rejects = list(rejects or [])
+    started = datetime.now(timezone.utc)
+    with wh.transaction():
+        batch_id = (wh.fetchone("select coalesce(max(batch_id), 0) + 1 from raw_ingest_batches") or (1,))[0]
+        report = IngestReport(batch_id=batch_id, rejects=rejects)
+        wh.execute(
+            "insert into raw_ingest_batches (batch_id, source, started_at) values (%s, %s, %s)",
+            [batch_id, source_name, started],
+        )
+        by_entity = {s.entity: s for s in sources}
+        zones = _company_zones(wh, by_entity.get("companies"))
+        for entity in ENTITY_FILES:
+            if entity in by_entity:
+                _load_entity(wh, by_entity[entity], zones, report, started)
+        for reject in report.rejects:
+            wh.execute(
+                "insert into raw_ingest_rejects (batch_id, source, file, line, reason, content, rejected_at)"
+                " values (%s, %s, %s, %s, %s, %s, %s)",
+                [batch_id, source_name, reject.file, reject.line, reject.reason, reject.content[:2000], started],
+            )
+        wh.execute(
+            "update raw_ingest_batches set finished_at = %s, summary = %s where batch_id = %s",
+            [datetime.now(timezone.utc), json.dumps(report.summary()), batch_id],
+        )
+    return report
+
+
+def _load_entity(wh: Warehouse, source: Source, zones: dict[int, ZoneInfo], report: IngestReport,
+                 loaded_at: datetime) -> None:
+    entity, keys = source.entity, _KEYS[source.entity]
+    latest: dict[tuple, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    for file, line, obj in source.objects:
+        try:
+            if entity == "records":
+                tz = zones.get(_int(obj.get("company_id")), _zone(None))
+                row, children = _record_rows(obj, tz)
+            else:
+                row, children = {"companies": _company_row, "services": _service_row, "clients": _client_row}[entity](obj), []
+        except (TypeError, ValueError, OverflowError) as exc:
+            report.rejects.append(Reject(file, line, f"unusable id: {exc}", _payload(obj)))
+            continue
+        missing = [k for k in keys if row.get(k) is None]
+        if missing:
+            report.rejects.append(Reject(file, line, f"missing {' and '.join(missing)}", _payload(obj)))
+            continue
+        row["payload"] = _payload(obj)
+        key = tuple(row[k] for k in keys)
+        previous = latest.get(key)
+        # Within one batch the same rule holds as across batches: the latest change wins, ties go to the later line.
+        if previous is None or _not_older(row, previous[0]):
+            latest[key] = (row, children)
+    report.seen[entity] = len(latest)
+    if not latest:
+        report.loaded[entity] = 0
+        return
+    rows = [dict(r, _batch_id=report.batch_id, _loaded_at=loaded_at) for r, _ in latest.values()]
+    table = _TABLES[entity]
+    wh.load_stage("_stage", _frame(rows), like=table)
+    columns = list(rows[0].keys())
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    if entity == "records":
+        newer = f"{table}.last_change_at is null or excluded.last_change_at > {table}.last_change_at"
+    else:
+        newer = f"{table}.payload is distinct from excluded.payload"
+    wh.execute(
+        f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from _stage "
+        f"on conflict ({', '.join(keys)}) do update set {updates} where {newer}"
+    )
+    report.loaded[entity] = wh.fetchone(f"select count(*) from {table} where _batch_id = %s", [report.batch_id])[0]
+    if entity == "records":
+        _replace_record_services(wh, [c for _, cs in latest.values() for c in cs], report.batch_id)
+    wh.execute("drop table if exists _stage")
+
+
+def _not_older(row: dict[str, Any], previous: dict[str, Any]) -> bool:
+    new, old = row.get("last_change_at"), previous.get("last_change_at")
+    return old is None or (new is not None and new >= old)
+
+
+def _replace_record_services(wh: Warehouse, children: list[dict[str, Any]], batch_id: int) -> None:
+    """A record that changed gets its service lines replaced whole (a service may have been removed)."""
+    changed = "(company_id, record_id) in (select company_id, id from raw_yclients_records where _batch_id = %s)"
+    wh.execute(f"delete from raw_yclients_record_services where {changed}", [batch_id])
+    if not children:
+        return
+    wh.load_stage("_stage_services", _frame([dict(c, _batch_id=batch_id) for c in children]),
+                  like="raw_yclients_record_services")
+    columns = "company_id, record_id, position, service_id, title, cost, first_cost, amount, _batch_id"
+    wh.execute(
+        f"insert into raw_yclients_record_services ({columns}) select {columns} from _stage_services where {changed}",
+        [batch_id],
+    )
+    wh.execute("drop table if exists _stage_services")
+
+
+def ingest_dir(wh: Warehouse, directory: Path) -> IngestReport:
+    rejects: list[Reject] = []
+    sources = sources_from_dir(directory, rejects)
+    return ingest(wh, sources, f"dir:{directory}", rejects)

@@ -1,0 +1,33 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Each sets up .venv when needed.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := False
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: demo test lint docs clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/reactivation demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests flows
+
+docs: $(STAMP)
+	$(BIN)/dbt docs generate --profiles-dir . --profile reactivation || true
+
+clean:
+	rm -rf target logs reactivation.duckdb demo_data

@@ -1,0 +1,151 @@
+"""The `reactivation` command line: ingest, refresh, inspect, demo."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from reactivation import dbt, overview
+from reactivation.ingest import IngestReport, ingest_dir
+from reactivation.settings import Settings
+from reactivation.warehouse import Warehouse, WarehouseError
+
+app = typer.Typer(help="Win back lapsed clients of appointment businesses booked through YClients.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today in each company's zone).")]
+
+
+def _as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-25", param_hint="--as-of") from None
+
+
+def _connect(settings: Settings) -> Warehouse:
+    try:
+        return Warehouse.connect(settings)
+    except WarehouseError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _print_ingest(report: IngestReport) -> None:
+    loaded = ", ".join(f"{k} {report.loaded.get(k, 0)}/{v}" for k, v in report.seen.items())
+    console.print(f"batch {report.batch_id}: new or changed / offered: {loaded}")
+    if report.rejects:
+        err.print(f"[yellow]{len(report.rejects)} line(s) rejected and skipped:[/yellow]")
+        for reject in report.rejects[:50]:
+            err.print(f"  {reject.file}:{reject.line}: {reject.reason}")
+        if len(report.rejects) > 50:
+            err.print(f"  ... and {len(report.rejects) - 50} more (table raw_ingest_rejects)")
+
+
+def _refresh(settings: Settings, as_of: date | None, full_refresh: bool) -> None:
+    with _connect(settings) as wh:
+        wh.ensure_tables()
+    try:
+        outcome = dbt.build(settings, as_of=as_of, full_refresh=full_refresh)
+    except dbt.DbtFailure as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.counts().items()))
+    console.print(f"dbt build on {settings.describe()}: {counts}")
+
+
+@app.command()
+def ingest(
+    from_dir: Annotated[Path, typer.Option("--from-dir", help="Folder with companies/services/clients/records.jsonl")],
+) -> None:
+    """Load YClients-shaped JSON Lines files into the raw tables (idempotent; bad lines reported and skipped)."""
+    settings = Settings.from_env()
+    with _connect(settings) as wh:
+        try:
+            report = ingest_dir(wh, from_dir)
+        except FileNotFoundError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    _print_ingest(report)
+
+
+@app.command()
+def refresh(
+    as_of: AsOf = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch.")] = False,
+) -> None:
+    """Build and test every model (dbt build); fails naming the model or test that broke."""
+    _refresh(Settings.from_env(), _as_of(as_of), full_refresh)
+
+
+@app.command()
+def due(
+    as_of: AsOf = None,
+    company: Annotated[list[int] | None, typer.Option("--company", help="Company id (repeatable).")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    refresh_first: Annotated[bool, typer.Option("--refresh/--no-refresh",
+                                                help="Rebuild the models for --as-of first.")] = True,
+) -> None:
+    """Print the clients due for a message (one row per company and client)."""
+    if output_format not in ("table", "csv", "json"):
+        raise typer.BadParameter("choose table, csv or json", param_hint="--format")
+    settings = Settings.from_env()
+    if as_of is not None and refresh_first:
+        with console.capture():
+            _refresh(settings, _as_of(as_of), False)
+    with _connect(settings) as wh:
+        frame = overview.due_clients(wh, company)
+    if output_format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif output_format == "json":
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso", force_ascii=False) + "\n")
+    else:
+        console.print(overview.render_table(f"{len(frame)} due clients", frame))
+
+
+@app.command()
+def summary() -> None:
+    """Due clients by company, tone and level; exclusions by reason; rejects by reason."""
+    with _connect(Settings.from_env()) as wh:
+        overview.print_overview(wh, console)
+
+
+@app.command()
+def demo(
+    clients: Annotated[int, typer.Option(help="Clients across all demo companies.")] = 1500,
+    years: Annotated[float, typer.Option(help="Years of history.")] = 3.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 42,
+    as_of: AsOf = None,
+    out: Annotated[Path, typer.Option(help="Where the generated JSON Lines files go.")] = Path("demo_data"),
+) -> None:
+    """Generate demo salons, ingest them, refresh the models and print the summary."""
+    from reactivation import demo as demo_data
+
+    settings = Settings.from_env()
+    day = _as_of(as_of) or date.today()
+    data = demo_data.generate(n_clients=clients, years=years, seed=seed, as_of=day)
+    counts = data.write_jsonl(out)
+    console.print(f"generated {', '.join(f'{n} {f}' for f, n in counts.items())} into {out}/")
+    with _connect(settings) as wh:
+        report = ingest_dir(wh, out)
+    _print_ingest(report)
+    _refresh(settings, day, False)
+    with _connect(settings) as wh:
+        overview.print_overview(wh, console)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

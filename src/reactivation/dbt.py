@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -52,8 +55,6 @@ def _bundled_profiles_dir() -> Path:
 
 
 def profiles_dir() -> Path:
-    import os
-
     if os.environ.get("DBT_PROFILES_DIR"):
         return Path(os.environ["DBT_PROFILES_DIR"])
     return _bundled_profiles_dir()
@@ -76,7 +77,8 @@ def run_dbt(args: list[str], settings: Settings | None = None, variables: dict[s
             "--target", settings.target, "--quiet", "--no-use-colors", "--no-send-anonymous-usage-stats"]
     if variables:
         argv += ["--vars", json.dumps(variables)]
-    result = dbtRunner().invoke(argv)
+    with _profile_env(settings):
+        result = dbtRunner().invoke(argv)
     outcome = DbtOutcome(command=" ".join(args), success=bool(result.success))
     for item in getattr(result.result, "results", None) or []:
         node = getattr(item, "node", None)
@@ -90,6 +92,32 @@ def run_dbt(args: list[str], settings: Settings | None = None, variables: dict[s
     if raise_on_failure and not outcome.success:
         raise DbtFailure(_describe_failure(outcome, result.exception))
     return outcome
+
+
+@contextmanager
+def _profile_env(settings: Settings) -> Iterator[None]:
+    """The bundled profile reads the environment; point it at exactly these settings for one call."""
+    values = {
+        "REACTIVATION_TARGET": settings.target,
+        "REACTIVATION_DUCKDB_PATH": str(settings.duckdb_path),
+        "PGHOST": settings.pg_host,
+        "PGPORT": str(settings.pg_port),
+        "PGUSER": settings.pg_user,
+        "PGDATABASE": settings.pg_database,
+        "REACTIVATION_PG_SCHEMA": settings.pg_schema,
+    }
+    if settings.pg_password:
+        values["PGPASSWORD"] = settings.pg_password
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _describe_failure(outcome: DbtOutcome, exception: BaseException | None) -> str:

@@ -1,0 +1,67 @@
+"""Shared fixtures: one warehouse per engine, built from the demo generator.
+
+PostgreSQL tests never skip: when the server is unreachable they fail with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from reactivation import dbt
+from reactivation.settings import Settings
+from reactivation.warehouse import Warehouse
+
+ENGINES = ["duckdb", "postgres"]
+AS_OF = date(2026, 11, 25)
+
+
+def make_settings(engine: str, tmp_path: Path) -> Settings:
+    """Settings for a fresh, private warehouse: a new DuckDB file or a new PostgreSQL schema."""
+    base = Settings.from_env()
+    if engine == "duckdb":
+        return replace(base, target="duckdb", duckdb_path=tmp_path / "warehouse.duckdb")
+    return replace(base, target="postgres", pg_schema=f"test_{uuid.uuid4().hex[:12]}")
+
+
+def drop(settings: Settings) -> None:
+    if settings.target == "postgres":
+        with Warehouse.connect(settings) as wh:
+            wh.execute(f'drop schema if exists "{settings.pg_schema}" cascade')
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(engine: str, tmp_path: Path) -> Iterator[Settings]:
+    """A private, empty warehouse on the engine under test."""
+    s = make_settings(engine, tmp_path)
+    yield s
+    drop(s)
+
+
+@pytest.fixture
+def warehouse(settings: Settings) -> Iterator[Warehouse]:
+    with Warehouse.connect(settings) as wh:
+        wh.ensure_tables()
+        yield wh
+
+
+def run_models(settings: Settings, as_of: date = AS_OF, full_refresh: bool = False) -> None:
+    """Build the models without their data tests (the build test runs those): cheaper in a loop."""
+    args = ["run", "--full-refresh"] if full_refresh else ["run"]
+    dbt.run_dbt(["seed"], settings)
+    dbt.run_dbt(args, settings, dbt.dbt_vars(as_of))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests flows
 
 docs: $(STAMP)
-	$(BIN)/dbt docs generate --profiles-dir . --profile reactivation || true
+	$(BIN)/reactivation docs
 
 clean:
 	rm -rf target logs reactivation.duckdb demo_data

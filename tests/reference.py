@@ -66,17 +66,45 @@ DEFAULT_PARAMS: dict[str, int] = {
 COUNTING_STATUSES = {"pending", "sent", "suppressed"}
 
 APPOINTMENT_COLUMNS = [
-    "company_id", "record_id", "client_id", "service_id", "service_title",
-    "visit_at", "visit_date", "attendance", "is_deleted", "cost",
+    "company_id",
+    "record_id",
+    "client_id",
+    "service_id",
+    "service_title",
+    "visit_at",
+    "visit_date",
+    "attendance",
+    "is_deleted",
+    "cost",
 ]
 INTERVAL_COLUMNS = [
-    "company_id", "client_id", "service_id", "last_visit_date", "visit_count",
-    "interval_days", "interval_level", "interval_count", "category",
+    "company_id",
+    "client_id",
+    "service_id",
+    "last_visit_date",
+    "visit_count",
+    "interval_days",
+    "interval_level",
+    "interval_count",
+    "category",
 ]
 DUE_COLUMNS = [
-    "company_id", "client_id", "client_name", "phone", "service_id", "service_title", "category",
-    "last_visit_date", "interval_days", "interval_level", "interval_count", "days_since",
-    "overdue_ratio", "tone", "cycle_id", "as_of_date",
+    "company_id",
+    "client_id",
+    "client_name",
+    "phone",
+    "service_id",
+    "service_title",
+    "category",
+    "last_visit_date",
+    "interval_days",
+    "interval_level",
+    "interval_count",
+    "days_since",
+    "overdue_ratio",
+    "tone",
+    "cycle_id",
+    "as_of_date",
 ]
 EXCLUSION_COLUMNS = ["company_id", "client_id", "service_id", "reason"]
 
@@ -198,8 +226,9 @@ def _categorise(text: Any, rules: list[tuple[str, str, int]]) -> str | None:
     if not text:
         return None
     lowered = str(text).lower()
-    matches = [(priority, -len(keyword), category) for keyword, category, priority in rules
-               if keyword and keyword in lowered]
+    matches = [
+        (priority, -len(keyword), category) for keyword, category, priority in rules if keyword and keyword in lowered
+    ]
     if not matches:
         return None
     return min(matches)[2]
@@ -223,9 +252,11 @@ def compute(
     # ---- reference tables (later duplicates win)
     company_by_id = _dedupe_later_wins(companies, lambda c: _int_or_none(c.get("company_id")))
     service_by_key = _dedupe_later_wins(
-        services, lambda s: (_int_or_none(s.get("company_id")), _int_or_none(s.get("id"))))
+        services, lambda s: (_int_or_none(s.get("company_id")), _int_or_none(s.get("id")))
+    )
     client_by_key = _dedupe_later_wins(
-        clients, lambda c: (_int_or_none(c.get("company_id")), _int_or_none(c.get("id"))))
+        clients, lambda c: (_int_or_none(c.get("company_id")), _int_or_none(c.get("id")))
+    )
 
     def company_tz(company_id: int) -> ZoneInfo:
         return _tz((company_by_id.get(company_id) or {}).get("timezone"))
@@ -234,8 +265,7 @@ def compute(
         return datetime.combine(D, time(0, 0), tzinfo=company_tz(company_id)).astimezone(UTC)
 
     standards = {row["category"]: int(row["typical_interval_days"]) for row in _load_csv(industry_standards_csv)}
-    rules = [(row["keyword"].lower(), row["category"], int(row["priority"]))
-             for row in _load_csv(category_rules_csv)]
+    rules = [(row["keyword"].lower(), row["category"], int(row["priority"])) for row in _load_csv(category_rules_csv)]
 
     # ---- winning record versions: latest last_change_date, ties -> later in the list
     best: dict[tuple[int, int], tuple[tuple, dict]] = {}
@@ -271,20 +301,26 @@ def compute(
                 per_service[service_id] = {"title": entry.get("title"), "cost": 0.0}
             per_service[service_id]["cost"] += _number(entry.get("cost"))
         for service_id, info in per_service.items():
-            appointment_rows.append({
-                "company_id": company_id,
-                "record_id": _int_or_none(rec.get("id")),
-                "client_id": client_id,
-                "service_id": service_id,
-                "service_title": info["title"],
-                "visit_at": pd.Timestamp(visit_at),
-                "visit_date": visit_at.astimezone(tz).date(),
-                "attendance": _int_or_none(rec.get("attendance")) or 0,
-                "is_deleted": _truthy(rec.get("deleted")),
-                "cost": info["cost"],
-            })
-    appointments = _frame(appointment_rows, APPOINTMENT_COLUMNS, ["company_id", "record_id", "service_id"],
-                          ["company_id", "record_id", "client_id", "service_id", "attendance"])
+            appointment_rows.append(
+                {
+                    "company_id": company_id,
+                    "record_id": _int_or_none(rec.get("id")),
+                    "client_id": client_id,
+                    "service_id": service_id,
+                    "service_title": info["title"],
+                    "visit_at": pd.Timestamp(visit_at),
+                    "visit_date": visit_at.astimezone(tz).date(),
+                    "attendance": _int_or_none(rec.get("attendance")) or 0,
+                    "is_deleted": _truthy(rec.get("deleted")),
+                    "cost": info["cost"],
+                }
+            )
+    appointments = _frame(
+        appointment_rows,
+        APPOINTMENT_COLUMNS,
+        ["company_id", "record_id", "service_id"],
+        ["company_id", "record_id", "client_id", "service_id", "attendance"],
+    )
     appointments["is_deleted"] = appointments["is_deleted"].astype(bool)
     appointments["cost"] = appointments["cost"].astype(float)
     appointments["visit_at"] = pd.to_datetime(appointments["visit_at"], utc=True)
@@ -348,20 +384,25 @@ def compute(
         else:
             level, value, count = "fallback", p["fallback_interval_days"], 0
         interval_days = min(max(round_half_up(value), p["interval_min_days"]), p["interval_max_days"])
-        interval_rows.append({
-            "company_id": company_id,
-            "client_id": client_id,
-            "service_id": service_id,
-            "last_visit_date": max(dates),
-            "visit_count": len(dates),
-            "interval_days": interval_days,
-            "interval_level": level,
-            "interval_count": count,
-            "category": category,
-        })
-    intervals = _frame(interval_rows, INTERVAL_COLUMNS, ["company_id", "client_id", "service_id"],
-                       ["company_id", "client_id", "service_id", "visit_count", "interval_days",
-                        "interval_count"])
+        interval_rows.append(
+            {
+                "company_id": company_id,
+                "client_id": client_id,
+                "service_id": service_id,
+                "last_visit_date": max(dates),
+                "visit_count": len(dates),
+                "interval_days": interval_days,
+                "interval_level": level,
+                "interval_count": count,
+                "category": category,
+            }
+        )
+    intervals = _frame(
+        interval_rows,
+        INTERVAL_COLUMNS,
+        ["company_id", "client_id", "service_id"],
+        ["company_id", "client_id", "service_id", "visit_count", "interval_days", "interval_count"],
+    )
 
     # ---- rule 4: due candidates (one per client)
     candidates: dict[tuple[int, int], dict] = {}
@@ -376,15 +417,23 @@ def compute(
             tone = "offer"
         else:
             tone = "win_back"
-        candidate = {**row, "days_since": days_since, "overdue_ratio": days_since / interval_days,
-                     "tone": tone, "_ratio": Fraction(days_since, interval_days)}
+        candidate = {
+            **row,
+            "days_since": days_since,
+            "overdue_ratio": days_since / interval_days,
+            "tone": tone,
+            "_ratio": Fraction(days_since, interval_days),
+        }
         key = (row["company_id"], row["client_id"])
         current = candidates.get(key)
 
         def better(a: dict, b: dict) -> bool:
             # highest ratio, then most recent last visit, then lowest service id
-            return ((a["_ratio"], a["last_visit_date"], -a["service_id"])
-                    > (b["_ratio"], b["last_visit_date"], -b["service_id"]))
+            return (a["_ratio"], a["last_visit_date"], -a["service_id"]) > (
+                b["_ratio"],
+                b["last_visit_date"],
+                -b["service_id"],
+            )
 
         if current is None or better(candidate, current):
             candidates[key] = candidate
@@ -440,10 +489,13 @@ def compute(
         return False
 
     def counting_messages(company_id: int, client_id: int) -> list[dict]:
-        return [m for m in messages
-                if _int_or_none(m.get("company_id")) == company_id
-                and _int_or_none(m.get("client_id")) == client_id
-                and m.get("status") in COUNTING_STATUSES]
+        return [
+            m
+            for m in messages
+            if _int_or_none(m.get("company_id")) == company_id
+            and _int_or_none(m.get("client_id")) == client_id
+            and m.get("status") in COUNTING_STATUSES
+        ]
 
     due_rows: list[dict] = []
     exclusion_rows: list[dict] = []
@@ -464,42 +516,52 @@ def compute(
             reasons.append("client_deleted")
         if phone is None:
             reasons.append("invalid_phone")
-        message_times = [_parse_instant(m.get("sent_at") or m.get("created_at"), company_tz(company_id))
-                         for m in msgs]
+        message_times = [_parse_instant(m.get("sent_at") or m.get("created_at"), company_tz(company_id)) for m in msgs]
         if any(t is not None and t >= cooldown_from for t in message_times):
             reasons.append("cooldown")
         if sum(1 for m in msgs if _to_date(m.get("cycle_id")) == cycle_id) >= p["max_attempts_per_cycle"]:
             reasons.append("max_attempts")
 
         for reason in reasons:
-            exclusion_rows.append({"company_id": company_id, "client_id": client_id,
-                                   "service_id": cand["service_id"], "reason": reason})
+            exclusion_rows.append(
+                {"company_id": company_id, "client_id": client_id, "service_id": cand["service_id"], "reason": reason}
+            )
         if reasons:
             continue
-        due_rows.append({
-            "company_id": company_id,
-            "client_id": client_id,
-            "client_name": contact.get("name"),
-            "phone": phone,
-            "service_id": cand["service_id"],
-            "service_title": service_title(company_id, cand["service_id"]),
-            "category": cand["category"],
-            "last_visit_date": cand["last_visit_date"],
-            "interval_days": cand["interval_days"],
-            "interval_level": cand["interval_level"],
-            "interval_count": cand["interval_count"],
-            "days_since": cand["days_since"],
-            "overdue_ratio": cand["overdue_ratio"],
-            "tone": cand["tone"],
-            "cycle_id": cycle_id,
-            "as_of_date": D,
-        })
+        due_rows.append(
+            {
+                "company_id": company_id,
+                "client_id": client_id,
+                "client_name": contact.get("name"),
+                "phone": phone,
+                "service_id": cand["service_id"],
+                "service_title": service_title(company_id, cand["service_id"]),
+                "category": cand["category"],
+                "last_visit_date": cand["last_visit_date"],
+                "interval_days": cand["interval_days"],
+                "interval_level": cand["interval_level"],
+                "interval_count": cand["interval_count"],
+                "days_since": cand["days_since"],
+                "overdue_ratio": cand["overdue_ratio"],
+                "tone": cand["tone"],
+                "cycle_id": cycle_id,
+                "as_of_date": D,
+            }
+        )
 
-    due = _frame(due_rows, DUE_COLUMNS, ["company_id", "client_id"],
-                 ["company_id", "client_id", "service_id", "interval_days", "interval_count", "days_since"])
+    due = _frame(
+        due_rows,
+        DUE_COLUMNS,
+        ["company_id", "client_id"],
+        ["company_id", "client_id", "service_id", "interval_days", "interval_count", "days_since"],
+    )
     due["overdue_ratio"] = due["overdue_ratio"].astype(float)
-    exclusions = _frame(exclusion_rows, EXCLUSION_COLUMNS, ["company_id", "client_id", "reason"],
-                        ["company_id", "client_id", "service_id"])
+    exclusions = _frame(
+        exclusion_rows,
+        EXCLUSION_COLUMNS,
+        ["company_id", "client_id", "reason"],
+        ["company_id", "client_id", "service_id"],
+    )
     return Reference(appointments=appointments, intervals=intervals, due=due, exclusions=exclusions)
 
 
@@ -510,8 +572,14 @@ if __name__ == "__main__":
 
     seeds = Path(__file__).resolve().parent.parent / "seeds"
     D = date(2024, 6, 1)
-    company = {"company_id": 1, "name": "Salon", "timezone": "Europe/Moscow", "locale": "ru",
-               "country": "RU", "booking_url": "https://example.test/1"}
+    company = {
+        "company_id": 1,
+        "name": "Salon",
+        "timezone": "Europe/Moscow",
+        "locale": "ru",
+        "country": "RU",
+        "booking_url": "https://example.test/1",
+    }
     services = [
         {"id": 10, "company_id": 1, "title": "Мужская стрижка", "category_id": 1, "category_title": "Стрижки"},
         {"id": 11, "company_id": 1, "title": "Something", "category_id": 2, "category_title": "Маникюр"},
@@ -524,11 +592,19 @@ if __name__ == "__main__":
     next_id = iter(range(1000, 2000))
 
     def rec(client_id, when, service_id=10, attendance=1, deleted=False, changed="2024-01-01T00:00:00+00:00"):
-        return {"id": next(next_id), "company_id": 1, "client": {"id": client_id, "name": "x", "phone": "x"},
-                "staff_id": 1, "datetime": when,
-                "services": [{"id": service_id, "title": "t", "cost": 500, "first_cost": 500, "amount": 1}],
-                "attendance": attendance, "deleted": deleted, "visit_id": 1,
-                "create_date": changed, "last_change_date": changed}
+        return {
+            "id": next(next_id),
+            "company_id": 1,
+            "client": {"id": client_id, "name": "x", "phone": "x"},
+            "staff_id": 1,
+            "datetime": when,
+            "services": [{"id": service_id, "title": "t", "cost": 500, "first_cost": 500, "amount": 1}],
+            "attendance": attendance,
+            "deleted": deleted,
+            "visit_id": 1,
+            "create_date": changed,
+            "last_change_date": changed,
+        }
 
     records = [
         # Ann: visits 2024-03-01, 2024-03-21 (+20), 2024-04-15 (+25) -> median 22.5 -> 23 (personal)
@@ -548,8 +624,15 @@ if __name__ == "__main__":
         {**rec(100, "2024-04-01T10:00:00+03:00"), "client": []},
         rec(100, "not a date"),
     ]
-    ref = compute([company], services, clients, records,
-                  str(seeds / "industry_standards.csv"), str(seeds / "service_category_rules.csv"), D)
+    ref = compute(
+        [company],
+        services,
+        clients,
+        records,
+        str(seeds / "industry_standards.csv"),
+        str(seeds / "service_category_rules.csv"),
+        D,
+    )
 
     iv = ref.intervals.set_index(["client_id", "service_id"])
     ann = iv.loc[(100, 10)]
@@ -572,7 +655,8 @@ if __name__ == "__main__":
     # Cid: due (61 >= 28) but excluded for invalid phone only
     assert 102 not in due.index
     assert ref.exclusions.to_dict("records") == [
-        {"company_id": 1, "client_id": 102, "service_id": 10, "reason": "invalid_phone"}]
+        {"company_id": 1, "client_id": 102, "service_id": 10, "reason": "invalid_phone"}
+    ]
     assert ref.appointments["visit_date"].tolist().count(date(2024, 4, 15)) == 1
     # 5 plain records + the winning (deleted) version of record 5000; nothing for no-client / bad datetime
     assert len(ref.appointments) == 6
@@ -582,29 +666,64 @@ if __name__ == "__main__":
     future = rec(100, "2024-05-31T21:00:00+00:00", attendance=0)  # 00:00 Moscow on D -> counts as future
     moment = datetime(2024, 6, 1, tzinfo=ZoneInfo("Europe/Moscow"))
     msgs = [
-        {"company_id": 1, "client_id": 101, "cycle_id": date(2024, 5, 5), "status": "sent",
-         "created_at": moment - timedelta(days=20), "sent_at": moment - timedelta(days=14)},
+        {
+            "company_id": 1,
+            "client_id": 101,
+            "cycle_id": date(2024, 5, 5),
+            "status": "sent",
+            "created_at": moment - timedelta(days=20),
+            "sent_at": moment - timedelta(days=14),
+        },
     ]
-    ref2 = compute([company], services, clients, records + [future],
-                   str(seeds / "industry_standards.csv"), str(seeds / "service_category_rules.csv"), D,
-                   opt_outs=[{"company_id": 1, "client_id": None, "phone": "89160000001", "removed_at": None}],
-                   messages=msgs)
+    ref2 = compute(
+        [company],
+        services,
+        clients,
+        records + [future],
+        str(seeds / "industry_standards.csv"),
+        str(seeds / "service_category_rules.csv"),
+        D,
+        opt_outs=[{"company_id": 1, "client_id": None, "phone": "89160000001", "removed_at": None}],
+        messages=msgs,
+    )
     reasons = {(r["client_id"], r["reason"]) for r in ref2.exclusions.to_dict("records")}
-    assert reasons == {(100, "future_booking"), (101, "opted_out"), (101, "cooldown"),
-                       (102, "invalid_phone")}, reasons
+    assert reasons == {(100, "future_booking"), (101, "opted_out"), (101, "cooldown"), (102, "invalid_phone")}, reasons
     assert ref2.due.empty and list(ref2.due.columns) == DUE_COLUMNS
     # max_attempts: two counting messages in Ann's cycle (old enough for no cooldown); failed ones don't count
     old = moment - timedelta(days=40)
-    ann_msgs = [{"company_id": 1, "client_id": 100, "cycle_id": date(2024, 4, 15), "status": status,
-                 "created_at": old, "sent_at": None} for status in ("sent", "failed", "suppressed")]
-    ref3 = compute([company], services, clients, records,
-                   str(seeds / "industry_standards.csv"), str(seeds / "service_category_rules.csv"), D,
-                   messages=ann_msgs)
+    ann_msgs = [
+        {
+            "company_id": 1,
+            "client_id": 100,
+            "cycle_id": date(2024, 4, 15),
+            "status": status,
+            "created_at": old,
+            "sent_at": None,
+        }
+        for status in ("sent", "failed", "suppressed")
+    ]
+    ref3 = compute(
+        [company],
+        services,
+        clients,
+        records,
+        str(seeds / "industry_standards.csv"),
+        str(seeds / "service_category_rules.csv"),
+        D,
+        messages=ann_msgs,
+    )
     reasons = {(r["client_id"], r["reason"]) for r in ref3.exclusions.to_dict("records")}
     assert reasons == {(100, "max_attempts"), (102, "invalid_phone")}, reasons
-    ref4 = compute([company], services, clients, records,
-                   str(seeds / "industry_standards.csv"), str(seeds / "service_category_rules.csv"), D,
-                   messages=ann_msgs[:2])
+    ref4 = compute(
+        [company],
+        services,
+        clients,
+        records,
+        str(seeds / "industry_standards.csv"),
+        str(seeds / "service_category_rules.csv"),
+        D,
+        messages=ann_msgs[:2],
+    )
     assert 100 in set(ref4.due["client_id"])
     print("reference self-check OK")
     print(ref.intervals.to_string())

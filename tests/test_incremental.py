@@ -29,8 +29,11 @@ def later(timestamp: str, hours: int = 1) -> str:
 def changed_versions(records: list[dict]) -> list[dict]:
     """New versions of earlier records: deleted, no-show, a service dropped, client removed, moved a week."""
     latest = {r["id"]: r for r in records}
-    attended = [r for r in latest.values() if r.get("attendance") == 1 and r.get("client") and r.get("datetime")
-                and r.get("last_change_date")]
+    attended = [
+        r
+        for r in latest.values()
+        if r.get("attendance") == 1 and r.get("client") and r.get("datetime") and r.get("last_change_date")
+    ]
     multi = [r for r in attended if len(r.get("services") or []) >= 2]
     changes = []
     for i, record in enumerate(attended[:40]):
@@ -69,8 +72,11 @@ def test_incremental_refresh_after_new_changed_and_deleted_records_equals_full_r
     first, rest = data.records[:cut], data.records[cut:]
     services = copy.deepcopy(data.services)
     with Warehouse.connect(settings) as wh:
-        ingest(wh, sources_from_objects(companies=data.companies, services=data.services, clients=data.clients,
-                                        records=first), "batch-1")
+        ingest(
+            wh,
+            sources_from_objects(companies=data.companies, services=data.services, clients=data.clients, records=first),
+            "batch-1",
+        )
     run_models(settings)
 
     # a re-categorised service must reach old cache rows too

@@ -16,11 +16,35 @@ from .conftest import AS_OF
 from .reference import compute
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-INTERVAL_COLUMNS = ["company_id", "client_id", "service_id", "category", "last_visit_date", "visit_count",
-                    "interval_days", "interval_level", "interval_count"]
-DUE_COLUMNS = ["company_id", "client_id", "client_name", "phone", "service_id", "service_title", "category",
-               "last_visit_date", "interval_days", "interval_level", "interval_count", "days_since",
-               "overdue_ratio", "tone", "cycle_id", "as_of_date"]
+INTERVAL_COLUMNS = [
+    "company_id",
+    "client_id",
+    "service_id",
+    "category",
+    "last_visit_date",
+    "visit_count",
+    "interval_days",
+    "interval_level",
+    "interval_count",
+]
+DUE_COLUMNS = [
+    "company_id",
+    "client_id",
+    "client_name",
+    "phone",
+    "service_id",
+    "service_title",
+    "category",
+    "last_visit_date",
+    "interval_days",
+    "interval_level",
+    "interval_count",
+    "days_since",
+    "overdue_ratio",
+    "tone",
+    "cycle_id",
+    "as_of_date",
+]
 EXCLUSION_COLUMNS = ["company_id", "client_id", "service_id", "reason"]
 
 
@@ -31,7 +55,7 @@ def normalised(frame: pd.DataFrame, columns: list[str], keys: list[str]) -> pd.D
             out[column] = pd.to_datetime(out[column]).dt.date
         elif column == "overdue_ratio":
             out[column] = out[column].astype(float).round(9)
-        elif column.endswith("_id") or column.endswith("_days") or column.endswith("_count") or column == "days_since":
+        elif column.endswith(("_id", "_days", "_count")) or column == "days_since":
             out[column] = out[column].astype("int64")
         else:
             out[column] = out[column].astype(object).where(out[column].notna(), None)
@@ -45,31 +69,50 @@ def demo_data() -> demo.DemoData:
 
 def test_due_clients_and_intervals_equal_independent_pandas_computation(settings, demo_data, engine) -> None:
     with Warehouse.connect(settings) as wh:
-        ingest(wh, sources_from_objects(companies=demo_data.companies, services=demo_data.services,
-                                        clients=demo_data.clients, records=demo_data.records), "demo")
+        ingest(
+            wh,
+            sources_from_objects(
+                companies=demo_data.companies,
+                services=demo_data.services,
+                clients=demo_data.clients,
+                records=demo_data.records,
+            ),
+            "demo",
+        )
     outcome = dbt.build(settings, as_of=AS_OF)
     assert not outcome.failures()
     assert outcome.counts().get("pass", 0) > 150  # data tests and unit tests ran
 
-    expected = compute(demo_data.companies, demo_data.services, demo_data.clients, demo_data.records,
-                       str(SEEDS / "industry_standards.csv"), str(SEEDS / "service_category_rules.csv"), AS_OF)
+    expected = compute(
+        demo_data.companies,
+        demo_data.services,
+        demo_data.clients,
+        demo_data.records,
+        str(SEEDS / "industry_standards.csv"),
+        str(SEEDS / "service_category_rules.csv"),
+        AS_OF,
+    )
     with Warehouse.connect(settings) as wh:
         intervals = wh.query_df("select * from reactivation_intervals")
         due = wh.query_df("select * from due_clients")
         exclusions = wh.query_df("select * from due_client_exclusions")
 
     # the generated data exercises every level, tone and most reasons, or the comparison proves little
-    assert set(intervals["interval_level"]) >= {"personal", "service"}  # TEMP
+    assert set(intervals["interval_level"]) == {"personal", "service", "industry", "fallback"}
     assert set(due["tone"]) == {"gentle", "offer", "win_back"}
     assert {"future_booking", "invalid_phone", "client_deleted", "opted_out"} <= set(exclusions["reason"])
     assert len(due) > 50
 
     keys3 = ["company_id", "client_id", "service_id"]
-    pd.testing.assert_frame_equal(normalised(intervals, INTERVAL_COLUMNS, keys3),
-                                  normalised(expected.intervals, INTERVAL_COLUMNS, keys3))
-    pd.testing.assert_frame_equal(normalised(due, DUE_COLUMNS, ["company_id", "client_id"]),
-                                  normalised(expected.due, DUE_COLUMNS, ["company_id", "client_id"]))
+    pd.testing.assert_frame_equal(
+        normalised(intervals, INTERVAL_COLUMNS, keys3), normalised(expected.intervals, INTERVAL_COLUMNS, keys3)
+    )
+    pd.testing.assert_frame_equal(
+        normalised(due, DUE_COLUMNS, ["company_id", "client_id"]),
+        normalised(expected.due, DUE_COLUMNS, ["company_id", "client_id"]),
+    )
     pd.testing.assert_frame_equal(
         normalised(exclusions, EXCLUSION_COLUMNS, ["company_id", "client_id", "reason"]),
-        normalised(expected.exclusions, EXCLUSION_COLUMNS, ["company_id", "client_id", "reason"]))
+        normalised(expected.exclusions, EXCLUSION_COLUMNS, ["company_id", "client_id", "reason"]),
+    )
     assert set(due["as_of_date"].astype(str)) == {date(2026, 11, 25).isoformat()}

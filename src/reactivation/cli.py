@@ -15,12 +15,17 @@ from reactivation.ingest import IngestReport, ingest_dir
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse, WarehouseError
 
-app = typer.Typer(help="Win back lapsed clients of appointment businesses booked through YClients.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Win back lapsed clients of appointment businesses booked through YClients.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console()
 err = Console(stderr=True)
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today in each company's zone).")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: today in each company's zone).")
+]
 
 
 def _as_of(value: str | None) -> date | None:
@@ -52,8 +57,7 @@ def _print_ingest(report: IngestReport) -> None:
 
 
 def _refresh(settings: Settings, as_of: date | None, full_refresh: bool) -> None:
-    with _connect(settings) as wh:
-        wh.ensure_tables()
+    _connect(settings).close()  # a clear error before dbt's own, when the warehouse is unreachable
     try:
         outcome = dbt.build(settings, as_of=as_of, full_refresh=full_refresh)
     except dbt.DbtFailure as exc:
@@ -81,7 +85,9 @@ def ingest(
 @app.command()
 def refresh(
     as_of: AsOf = None,
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch.")] = False,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch.")
+    ] = False,
 ) -> None:
     """Build and test every model (dbt build); fails naming the model or test that broke."""
     _refresh(Settings.from_env(), _as_of(as_of), full_refresh)
@@ -92,8 +98,9 @@ def due(
     as_of: AsOf = None,
     company: Annotated[list[int] | None, typer.Option("--company", help="Company id (repeatable).")] = None,
     output_format: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
-    refresh_first: Annotated[bool, typer.Option("--refresh/--no-refresh",
-                                                help="Rebuild the models for --as-of first.")] = True,
+    refresh_first: Annotated[
+        bool, typer.Option("--refresh/--no-refresh", help="Rebuild the models for --as-of first.")
+    ] = True,
 ) -> None:
     """Print the clients due for a message (one row per company and client)."""
     if output_format not in ("table", "csv", "json"):
@@ -117,6 +124,19 @@ def summary() -> None:
     """Due clients by company, tone and level; exclusions by reason; rejects by reason."""
     with _connect(Settings.from_env()) as wh:
         overview.print_overview(wh, console)
+
+
+@app.command()
+def docs() -> None:
+    """Generate the dbt docs site (target/index.html); open it with `dbt docs serve` or any web server."""
+    settings = Settings.from_env()
+    _connect(settings).close()
+    try:
+        dbt.run_dbt(["docs", "generate"], settings)
+    except dbt.DbtFailure as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"docs written to {settings.project_dir / 'target' / 'index.html'}")
 
 
 @app.command()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reactivation.settings import Settings
+from reactivation.warehouse import Warehouse
 
 
 class DbtFailure(RuntimeError):
@@ -67,28 +68,46 @@ def dbt_vars(as_of: date | None = None, extra: dict[str, Any] | None = None) -> 
     return values
 
 
-def run_dbt(args: list[str], settings: Settings | None = None, variables: dict[str, Any] | None = None,
-            raise_on_failure: bool = True) -> DbtOutcome:
+def run_dbt(
+    args: list[str],
+    settings: Settings | None = None,
+    variables: dict[str, Any] | None = None,
+    raise_on_failure: bool = True,
+) -> DbtOutcome:
     """Invoke one dbt command; returns per-node outcomes; raises DbtFailure naming what failed."""
     from dbt.cli.main import dbtRunner
 
     settings = settings or Settings.from_env()
-    argv = [*args, "--project-dir", str(settings.project_dir), "--profiles-dir", str(profiles_dir()),
-            "--target", settings.target, "--quiet", "--no-use-colors", "--no-send-anonymous-usage-stats"]
+    argv = [
+        *args,
+        "--project-dir",
+        str(settings.project_dir),
+        "--profiles-dir",
+        str(profiles_dir()),
+        "--target",
+        settings.target,
+        "--quiet",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+    ]
     if variables:
         argv += ["--vars", json.dumps(variables)]
+    with Warehouse.connect(settings) as wh:
+        wh.ensure_tables()  # sources must exist before dbt reads them, even on a brand-new warehouse
     with _profile_env(settings):
         result = dbtRunner().invoke(argv)
     outcome = DbtOutcome(command=" ".join(args), success=bool(result.success))
     for item in getattr(result.result, "results", None) or []:
         node = getattr(item, "node", None)
-        outcome.nodes.append(NodeOutcome(
-            unique_id=getattr(node, "unique_id", "?"),
-            resource_type=str(getattr(node, "resource_type", "?")),
-            status=str(getattr(item.status, "value", item.status)),
-            message=str(item.message or ""),
-            seconds=float(getattr(item, "execution_time", 0.0) or 0.0),
-        ))
+        outcome.nodes.append(
+            NodeOutcome(
+                unique_id=getattr(node, "unique_id", "?"),
+                resource_type=str(getattr(node, "resource_type", "?")),
+                status=str(getattr(item.status, "value", item.status)),
+                message=str(item.message or ""),
+                seconds=float(getattr(item, "execution_time", 0.0) or 0.0),
+            )
+        )
     if raise_on_failure and not outcome.success:
         raise DbtFailure(_describe_failure(outcome, result.exception))
     return outcome
@@ -131,8 +150,13 @@ def _describe_failure(outcome: DbtOutcome, exception: BaseException | None) -> s
     return "\n".join(lines)
 
 
-def build(settings: Settings | None = None, as_of: date | None = None, full_refresh: bool = False,
-          select: str | None = None, variables: dict[str, Any] | None = None) -> DbtOutcome:
+def build(
+    settings: Settings | None = None,
+    as_of: date | None = None,
+    full_refresh: bool = False,
+    select: str | None = None,
+    variables: dict[str, Any] | None = None,
+) -> DbtOutcome:
     """Seed, run and test the whole project (dbt build), the way every refresh does."""
     args = ["build"]
     if full_refresh:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,7 +80,9 @@ def read_jsonl(path: Path, entity: str, rejects: list[Reject]) -> Source:
 def sources_from_dir(directory: Path, rejects: list[Reject]) -> list[Source]:
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a directory")
-    found = [read_jsonl(directory / f"{e}.jsonl", e, rejects) for e in ENTITY_FILES if (directory / f"{e}.jsonl").exists()]
+    found = [
+        read_jsonl(directory / f"{e}.jsonl", e, rejects) for e in ENTITY_FILES if (directory / f"{e}.jsonl").exists()
+    ]
     if not found:
         raise FileNotFoundError(f"{directory} holds none of {', '.join(e + '.jsonl' for e in ENTITY_FILES)}")
     return found
@@ -87,7 +90,9 @@ def sources_from_dir(directory: Path, rejects: list[Reject]) -> list[Source]:
 
 def sources_from_objects(**entities: Iterable[dict[str, Any]]) -> list[Source]:
     """Objects already in memory (the demo generator, the API sync) go through the same path as files."""
-    return [Source(name, [(f"<{name}>", i, obj) for i, obj in enumerate(objs, start=1)]) for name, objs in entities.items()]
+    return [
+        Source(name, [(f"<{name}>", i, obj) for i, obj in enumerate(objs, start=1)]) for name, objs in entities.items()
+    ]
 
 
 # ---------- parsing helpers: None when absent, ValueError when present but unusable
@@ -136,7 +141,7 @@ def _instant(value: Any, tz: ZoneInfo) -> datetime | None:
     parsed = datetime.fromisoformat(value.strip())
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def _zone(name: Any) -> ZoneInfo:
@@ -153,7 +158,9 @@ class _Fields:
         self.obj = obj
         self.invalid: list[str] = []
 
-    def get(self, key: str, parse: Any, *args: Any, source: dict[str, Any] | None = None, name: str | None = None) -> Any:
+    def get(
+        self, key: str, parse: Any, *args: Any, source: dict[str, Any] | None = None, name: str | None = None
+    ) -> Any:
         raw = (self.obj if source is None else source).get(key)
         try:
             return parse(raw, *args)
@@ -234,16 +241,18 @@ def _record_rows(obj: dict[str, Any], tz: ZoneInfo) -> tuple[dict[str, Any], lis
             f.invalid.append(f"services[{position}]")
             continue
         sf = _Fields(service)
-        service_rows.append({
-            "company_id": company_id,
-            "record_id": record_id,
-            "position": position,
-            "service_id": sf.get("id", _int),
-            "title": sf.get("title", _text),
-            "cost": sf.get("cost", _float),
-            "first_cost": sf.get("first_cost", _float),
-            "amount": sf.get("amount", _int),
-        })
+        service_rows.append(
+            {
+                "company_id": company_id,
+                "record_id": record_id,
+                "position": position,
+                "service_id": sf.get("id", _int),
+                "title": sf.get("title", _text),
+                "cost": sf.get("cost", _float),
+                "first_cost": sf.get("first_cost", _float),
+                "amount": sf.get("amount", _int),
+            }
+        )
         f.invalid.extend(f"services[{position}].{name}" for name in sf.invalid)
     row["invalid_fields"] = ", ".join(f.invalid) or None
     return row, service_rows
@@ -257,8 +266,21 @@ _KEYS = {
     "records": ("company_id", "id"),
 }
 _TABLES = {e: f"raw_yclients_{e}" for e in ENTITY_FILES}
-_INTS = {"company_id", "id", "category_id", "sms_not", "client_id", "staff_id", "attendance", "visit_id",
-         "record_id", "position", "service_id", "amount", "_batch_id"}
+_INTS = {
+    "company_id",
+    "id",
+    "category_id",
+    "sms_not",
+    "client_id",
+    "staff_id",
+    "attendance",
+    "visit_id",
+    "record_id",
+    "position",
+    "service_id",
+    "amount",
+    "_batch_id",
+}
 _TIMES = {"visit_at", "create_date", "last_change_at", "_loaded_at"}
 
 
@@ -281,10 +303,8 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def _company_zones(wh: Warehouse, companies: Source | None) -> dict[int, ZoneInfo]:
     zones = {cid: _zone(tz) for cid, tz in wh.fetchall("select company_id, timezone from raw_yclients_companies")}
     for _, _, obj in companies.objects if companies else []:
-        try:
+        with suppress(TypeError, ValueError):  # a company without a usable id is rejected when loaded
             zones[_int(obj.get("company_id", obj.get("id")))] = _zone(obj.get("timezone"))
-        except (TypeError, ValueError):
-            pass
     return zones
 
 
@@ -292,7 +312,7 @@ def ingest(wh: Warehouse, sources: list[Source], source_name: str, rejects: list
     """Load the given objects as one batch, in one transaction."""
     wh.ensure_tables()
     rejects = list(rejects or [])
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     with wh.transaction():
         batch_id = (wh.fetchone("select coalesce(max(batch_id), 0) + 1 from raw_ingest_batches") or (1,))[0]
         report = IngestReport(batch_id=batch_id, rejects=rejects)
@@ -313,13 +333,14 @@ def ingest(wh: Warehouse, sources: list[Source], source_name: str, rejects: list
             )
         wh.execute(
             "update raw_ingest_batches set finished_at = %s, summary = %s where batch_id = %s",
-            [datetime.now(timezone.utc), json.dumps(report.summary()), batch_id],
+            [datetime.now(UTC), json.dumps(report.summary()), batch_id],
         )
     return report
 
 
-def _load_entity(wh: Warehouse, source: Source, zones: dict[int, ZoneInfo], report: IngestReport,
-                 loaded_at: datetime) -> None:
+def _load_entity(
+    wh: Warehouse, source: Source, zones: dict[int, ZoneInfo], report: IngestReport, loaded_at: datetime
+) -> None:
     entity, keys = source.entity, _KEYS[source.entity]
     latest: dict[tuple, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
     for file, line, obj in source.objects:
@@ -328,7 +349,10 @@ def _load_entity(wh: Warehouse, source: Source, zones: dict[int, ZoneInfo], repo
                 tz = zones.get(_int(obj.get("company_id")), _zone(None))
                 row, children = _record_rows(obj, tz)
             else:
-                row, children = {"companies": _company_row, "services": _service_row, "clients": _client_row}[entity](obj), []
+                row, children = (
+                    {"companies": _company_row, "services": _service_row, "clients": _client_row}[entity](obj),
+                    [],
+                )
         except (TypeError, ValueError, OverflowError) as exc:
             report.rejects.append(Reject(file, line, f"unusable id: {exc}", _payload(obj)))
             continue
@@ -376,8 +400,9 @@ def _replace_record_services(wh: Warehouse, children: list[dict[str, Any]], batc
     wh.execute(f"delete from raw_yclients_record_services where {changed}", [batch_id])
     if not children:
         return
-    wh.load_stage("_stage_services", _frame([dict(c, _batch_id=batch_id) for c in children]),
-                  like="raw_yclients_record_services")
+    wh.load_stage(
+        "_stage_services", _frame([dict(c, _batch_id=batch_id) for c in children]), like="raw_yclients_record_services"
+    )
     columns = "company_id, record_id, position, service_id, title, cost, first_cost, amount, _batch_id"
     wh.execute(
         f"insert into raw_yclients_record_services ({columns}) select {columns} from _stage_services where {changed}",

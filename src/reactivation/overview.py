@@ -9,8 +9,19 @@ from rich.table import Table
 from reactivation.warehouse import Warehouse
 
 DUE_COLUMNS = [
-    "company_id", "client_id", "client_name", "phone", "service_id", "service_title", "last_visit_date",
-    "interval_days", "interval_level", "days_since", "overdue_ratio", "tone", "as_of_date",
+    "company_id",
+    "client_id",
+    "client_name",
+    "phone",
+    "service_id",
+    "service_title",
+    "last_visit_date",
+    "interval_days",
+    "interval_level",
+    "days_since",
+    "overdue_ratio",
+    "tone",
+    "as_of_date",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 
 import pandas as pd
 
@@ -189,14 +189,14 @@ class Warehouse:
         except psycopg.OperationalError as exc:
             raise WarehouseError(f"cannot reach {settings.describe()}: {exc}".strip()) from exc
         con.execute(f'create schema if not exists "{settings.pg_schema}"')
-        con.execute(f"set search_path to \"{settings.pg_schema}\"")
+        con.execute(f'set search_path to "{settings.pg_schema}"')
         con.execute("set timezone to 'UTC'")
         return cls(settings, con)
 
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> Warehouse:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

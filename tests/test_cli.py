@@ -1,0 +1,103 @@
+"""The command line as a user runs it: ingest, refresh, due --format csv, clear errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reactivation import dbt, demo
+from reactivation.cli import app
+from reactivation.overview import DUE_COLUMNS
+from reactivation.settings import Settings
+from reactivation.warehouse import Warehouse, WarehouseError
+
+from .conftest import AS_OF
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    return {
+        "REACTIVATION_TARGET": settings.target,
+        "REACTIVATION_DUCKDB_PATH": str(settings.duckdb_path),
+        "REACTIVATION_PG_SCHEMA": settings.pg_schema,
+    }
+
+
+def test_ingest_refresh_and_due_csv_from_the_command_line(settings: Settings, tmp_path: Path) -> None:
+    demo.generate(n_clients=300, years=2, seed=3, as_of=AS_OF).write_jsonl(tmp_path / "data")
+    (tmp_path / "data" / "records.jsonl").open("a", encoding="utf-8").write("{broken\n")
+    runner = CliRunner()
+    env = env_for(settings)
+
+    ingested = runner.invoke(app, ["ingest", "--from-dir", str(tmp_path / "data")], env=env)
+    assert ingested.exit_code == 0, ingested.output
+    assert "1 line(s) rejected" in ingested.output and "records.jsonl:" in ingested.output
+
+    refreshed = runner.invoke(app, ["refresh", "--as-of", AS_OF.isoformat()], env=env)
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "dbt build on" in refreshed.output and "error" not in refreshed.output
+
+    due = runner.invoke(app, ["due", "--as-of", AS_OF.isoformat(), "--format", "csv", "--no-refresh"], env=env)
+    assert due.exit_code == 0, due.output
+    rows = list(csv.reader(io.StringIO(due.stdout)))
+    assert rows[0] == DUE_COLUMNS
+    with Warehouse.connect(settings) as wh:
+        expected = wh.fetchone("select count(*) from due_clients")[0]
+    assert len(rows) - 1 == expected > 0
+    assert {r[DUE_COLUMNS.index("as_of_date")] for r in rows[1:]} == {AS_OF.isoformat()}
+
+    one_company = runner.invoke(app, ["due", "--company", rows[1][0], "--format", "json", "--no-refresh"], env=env)
+    assert one_company.exit_code == 0
+    assert one_company.stdout.count('"company_id":' + rows[1][0]) == sum(1 for r in rows[1:] if r[0] == rows[1][0])
+
+
+def test_bad_as_of_date_is_rejected_with_a_clear_message() -> None:
+    result = CliRunner().invoke(app, ["refresh", "--as-of", "25.11.2026"])
+    assert result.exit_code == 2
+    assert "is not a date like" in result.output
+
+
+def test_unreachable_postgres_is_a_clear_error_without_the_password() -> None:
+    settings = replace(Settings.from_env(), target="postgres", pg_port=1, pg_password="s3cret-pass")
+    with pytest.raises(WarehouseError) as failure:
+        Warehouse.connect(settings)
+    assert "cannot reach PostgreSQL postgres@127.0.0.1:1/postgres" in str(failure.value)
+    assert "s3cret-pass" not in str(failure.value)
+
+
+def test_second_duckdb_writer_gets_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "locked.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ready', flush=True); time.sleep(30)"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(WarehouseError, match="one writer at a time"):
+            Warehouse.connect(replace(Settings.from_env(), target="duckdb", duckdb_path=path))
+    finally:
+        holder.kill()
+
+
+def test_a_failing_dbt_test_names_the_model_and_the_test(settings: Settings, warehouse: Warehouse) -> None:
+    warehouse.execute(
+        "insert into raw_yclients_companies (company_id, name, timezone, locale, _batch_id, _loaded_at)"
+        " values (1, 'Salon', 'Europe/Moscow', 'fr', 1, current_timestamp)"
+    )
+    with pytest.raises(dbt.DbtFailure) as failure:
+        dbt.build(settings, as_of=AS_OF)
+    message = str(failure.value)
+    assert "accepted_values_stg_yclients__companies_locale" in message
+    assert "fail" in message

@@ -51,6 +51,7 @@ def test_malformed_lines_are_reported_with_file_line_and_reason_and_the_rest_loa
             {"id": "abc", "company_id": 1},  # unusable id
             record(102, "2026-01-10T15:00:00+03:00", datetime="not-a-date"),  # loads, rejected by the model
             record(103, "2026-01-10T15:00:00+03:00", client=None),
+            record(104, "2026-01-10T15:00:00+03:00", attendance="пришёл", services=[{"id": 5, "cost": "free"}]),
         ],
     )
     report = ingest_dir(warehouse, tmp_path)
@@ -66,13 +67,16 @@ def test_malformed_lines_are_reported_with_file_line_and_reason_and_the_rest_loa
     assert rejects[("records.jsonl", 3)] == "not a JSON object"
     assert rejects[("records.jsonl", 4)] == "missing id"
     assert rejects[("records.jsonl", 5)].startswith("unusable id")
-    assert report.loaded == {"companies": 1, "clients": 1, "records": 3}
+    assert report.loaded == {"companies": 1, "clients": 1, "records": 4}
     stored = warehouse.fetchall("select file, line, reason from raw_ingest_rejects order by file, line")
     assert [(f, n) for f, n, _ in stored] == sorted(rejects)
     row = warehouse.fetchone(
         "select visit_at, datetime_raw, invalid_fields, payload from raw_yclients_records where id = 102"
     )
-    assert row[0] is None and row[1] == "not-a-date" and row[2] == "datetime"
+    assert row[0] is None and row[1] == "not-a-date" and row[2] is None
+    assert warehouse.fetchone("select invalid_fields from raw_yclients_records where id = 104")[0] == (
+        "attendance, services[0].cost"
+    )
     payload = row[3] if isinstance(row[3], dict) else json.loads(row[3])  # jsonb arrives parsed
     assert payload["datetime"] == "not-a-date"  # the object's own JSON is kept whole
 

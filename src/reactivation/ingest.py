@@ -254,7 +254,8 @@ def _record_rows(obj: dict[str, Any], tz: ZoneInfo) -> tuple[dict[str, Any], lis
             }
         )
         f.invalid.extend(f"services[{position}].{name}" for name in sf.invalid)
-    row["invalid_fields"] = ", ".join(f.invalid) or None
+    # an unparsable datetime is reported from `datetime_raw` (reason unparsable_datetime), not twice
+    row["invalid_fields"] = ", ".join(name for name in f.invalid if name != "datetime") or None
     return row, service_rows
 
 

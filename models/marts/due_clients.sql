@@ -40,6 +40,7 @@ final as (
         companies.company_name,
         companies.locale,
         companies.timezone,
+        companies.country,
         companies.booking_url,
         candidates.as_of_date
     from candidates

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -139,6 +140,114 @@ def docs() -> None:
     console.print(f"docs written to {settings.project_dir / 'target' / 'index.html'}")
 
 
+def _load_flow(module: str, name: str):  # noqa: ANN202 - a Prefect Flow
+    """Flows live in the repository's flows/ folder (composition only); load one by file path."""
+    import importlib.util
+
+    path = Settings().project_dir / "flows" / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(f"reactivation_flows_{module}", path)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return getattr(loaded, name)
+
+
+def _print_run(summary: dict) -> None:
+    console.print(f"companies {summary['companies']}; quality gate failed for {summary['gate_failed'] or 'none'}")
+    console.print(
+        f"queued {summary['queued']} messages, {summary['holdout']} held out (control group);"
+        f" by tone {summary['by_tone']}, by variant {summary['by_variant']}, by composer {summary['by_composer']}"
+    )
+    if summary.get("fallbacks"):
+        console.print(f"AI fallbacks to templates: {summary['fallbacks']}")
+    if "delivery" in summary:
+        console.print(f"delivery now: {summary['delivery']} (the rest goes out in its send window)")
+    for text in summary.get("samples", []):
+        console.print(f"[dim]sample:[/dim] {text}")
+
+
+def _run_daily(as_of: date | None, dry_run: bool, company: list[int] | None) -> dict:
+    daily = _load_flow("daily", "reactivation_daily")
+    state = daily(company_ids=company, as_of=as_of, dry_run=dry_run, return_state=True)
+    summary = state.result(raise_on_failure=False)
+    if state.is_failed():
+        err.print(f"[red]the daily run failed: {summary}[/red]")
+        raise typer.Exit(1)
+    return summary
+
+
+@app.command()
+def run(
+    as_of: AsOf = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compose and show, write nothing to the outbox.")] = False,
+    company: Annotated[list[int] | None, typer.Option("--company", help="Company id (repeatable).")] = None,
+) -> None:
+    """Run the daily flow once, in Prefect's local ephemeral mode (no server needed)."""
+    _print_run(_run_daily(_as_of(as_of), dry_run, company))
+
+
+@app.command()
+def deliver() -> None:
+    """Send the outbox messages whose scheduled time has come (what the 15-minute deployment runs)."""
+    flow = _load_flow("deliver", "reactivation_deliver")
+    console.print(f"delivery: {flow()}")
+
+
+@app.command()
+def inbound(from_file: Annotated[Path, typer.Option("--from-file", help="JSON Lines of inbound replies.")]) -> None:
+    """Record inbound replies; stop words (СТОП, unsubscribe, не пишите ...) opt the sender out."""
+    from reactivation import optout
+
+    with _connect(Settings.from_env()) as wh:
+        wh.ensure_tables()
+        report = optout.record_inbound_file(wh, from_file)
+    console.print(f"{report.replies} replies, {report.opted_out} opted out")
+    for reject in report.rejects:
+        err.print(f"  skipped {reject}")
+
+
+optout_app = typer.Typer(help="Manage opt-outs by hand.", no_args_is_help=True)
+app.add_typer(optout_app, name="optout")
+Company = Annotated[int, typer.Option("--company", help="Company id.")]
+Client = Annotated[int | None, typer.Option("--client", help="Client id.")]
+Phone = Annotated[str | None, typer.Option("--phone", help="Phone number.")]
+
+
+@optout_app.command("add")
+def optout_add(company: Company, client: Client = None, phone: Phone = None) -> None:
+    """Opt a client (by id or phone) out of every future message."""
+    from reactivation import optout
+
+    with _connect(Settings.from_env()) as wh:
+        wh.ensure_tables()
+        key = optout.add(wh, company, client_id=client, phone=phone, source="command")
+    console.print(f"opted out: company {company} {key.split(':')[0]}")
+
+
+@optout_app.command("remove")
+def optout_remove(company: Company, client: Client = None, phone: Phone = None) -> None:
+    """Lift an opt-out (only when the client asked to hear from the business again)."""
+    from reactivation import optout
+
+    with _connect(Settings.from_env()) as wh:
+        wh.ensure_tables()
+        removed = optout.remove(wh, company, client_id=client, phone=phone)
+    console.print("removed" if removed else "no active opt-out matched")
+
+
+@optout_app.command("list")
+def optout_list(company: Annotated[int | None, typer.Option("--company")] = None) -> None:
+    """List active opt-outs (phones masked)."""
+    from reactivation import optout
+    from reactivation.channels import mask_phone
+
+    with _connect(Settings.from_env()) as wh:
+        wh.ensure_tables()
+        frame = optout.list_active(wh, company)
+    frame["phone"] = frame["phone"].map(lambda p: mask_phone("+" + p) if p else "")
+    frame["opt_out_key"] = frame["opt_out_key"].map(lambda k: k if k.startswith("client:") else "phone:…")
+    console.print(overview.render_table(f"{len(frame)} active opt-outs", frame))
+
+
 @app.command()
 def demo(
     clients: Annotated[int, typer.Option(help="Clients across all demo companies.")] = 1500,
@@ -147,7 +256,7 @@ def demo(
     as_of: AsOf = None,
     out: Annotated[Path, typer.Option(help="Where the generated JSON Lines files go.")] = Path("demo_data"),
 ) -> None:
-    """Generate demo salons, ingest them, refresh the models and print the summary."""
+    """Generate demo salons, ingest them and run the whole daily flow on them with the `log` channel."""
     from reactivation import demo as demo_data
 
     settings = Settings.from_env()
@@ -158,9 +267,11 @@ def demo(
     with _connect(settings) as wh:
         report = ingest_dir(wh, out)
     _print_ingest(report)
-    _refresh(settings, day, False)
+    summary = _run_daily(day, dry_run=False, company=None)
     with _connect(settings) as wh:
         overview.print_overview(wh, console)
+    _print_run(summary)
+    console.print(f"what was sent is in {os.environ.get('REACTIVATION_LOG_CHANNEL_PATH', 'outbox_log.jsonl')}")
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ class DbtOutcome:
     command: str
     success: bool
     nodes: list[NodeOutcome] = field(default_factory=list)
+    raw: Any = field(default=None, repr=False)  # dbt's own result object (e.g. the table of `dbt show`)
 
     def counts(self) -> dict[str, int]:
         tally: dict[str, int] = {}
@@ -96,7 +97,7 @@ def run_dbt(
         wh.ensure_tables()  # sources must exist before dbt reads them, even on a brand-new warehouse
     with _profile_env(settings):
         result = dbtRunner().invoke(argv)
-    outcome = DbtOutcome(command=" ".join(args), success=bool(result.success))
+    outcome = DbtOutcome(command=" ".join(args), success=bool(result.success), raw=result.result)
     for item in getattr(result.result, "results", None) or []:
         node = getattr(item, "node", None)
         outcome.nodes.append(

@@ -132,6 +132,7 @@ RUNNER_TABLES: dict[str, str] = {
         locale text,
         phone text,
         message_text text,
+        template_params text,
         prompt text,
         composer text,
         fallback_reason text,
@@ -143,7 +144,18 @@ RUNNER_TABLES: dict[str, str] = {
         created_at timestamptz not null,
         updated_at timestamptz not null,
         sent_at timestamptz,
+        claimed_by text,
+        claimed_at timestamptz,
         unique (company_id, client_id, cycle_id, attempt)
+    """,
+    "reactivation_quality_reports": """
+        run_id text not null,
+        company_id bigint not null,
+        checked_at timestamptz not null,
+        success boolean not null,
+        failed_checks text,
+        report text,
+        primary key (run_id, company_id)
     """,
 }
 
@@ -249,7 +261,11 @@ class Warehouse:
         """Create the raw and runner tables when missing (idempotent)."""
         json_type = "json" if self.engine == "duckdb" else "jsonb"
         for name, columns in RUNNER_TABLES.items():
-            self.execute(f"create table if not exists {name} ({columns.format(json=json_type)})")
+            ddl = columns.format(json=json_type)
+            self.execute(f"create table if not exists {name} ({ddl})")
+            # additive upgrades: a column added in a later release appears in older warehouses too
+            for definition in _column_definitions(ddl):
+                self.execute(f"alter table {name} add column if not exists {definition}")
 
     def load_stage(self, name: str, frame: pd.DataFrame, like: str) -> None:
         """Put a frame into a temporary table shaped like `like` (bulk: DuckDB scan, PostgreSQL COPY)."""
@@ -268,6 +284,17 @@ class Warehouse:
         with self._con.cursor() as cur, cur.copy(f"copy {name} ({column_list}) from stdin") as copy:
             for row in frame.itertuples(index=False, name=None):
                 copy.write_row([None if _is_missing(v) else v for v in row])
+
+
+def _column_definitions(ddl: str) -> list[str]:
+    """Column clauses of a table body, without constraints, keys or defaults (ALTER ADD cannot take them all)."""
+    definitions = []
+    for line in ddl.strip().splitlines():
+        clause = line.strip().rstrip(",")
+        if not clause or clause.split()[0] in ("primary", "unique"):
+            continue
+        definitions.append(" ".join(clause.split()[:2]))
+    return definitions
 
 
 def _is_missing(value: Any) -> bool:

@@ -1,0 +1,94 @@
+"""reactivation-daily: refresh the models, gate each company, queue and send its messages.
+
+Composition only: every rule lives in `src/reactivation/`. A company whose quality gate fails sends nothing
+and the run ends Failed (visibly), after the other companies went on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from prefect import flow, get_run_logger, task
+
+from reactivation import campaign, dbt, quality
+from reactivation.settings import Settings
+from reactivation.warehouse import Warehouse
+
+
+@task(retries=1, retry_delay_seconds=30)
+def refresh_models(as_of: date | None) -> dict[str, int]:
+    """dbt build: seeds, models, data tests and unit tests; fails naming what broke."""
+    return dbt.build(Settings.from_env(), as_of=as_of).counts()
+
+
+@task
+def choose_companies(requested: list[int] | None) -> list[int]:
+    with Warehouse.connect() as wh:
+        return campaign.company_ids(wh, requested)
+
+
+@task
+def run_quality_gate(companies: list[int], run_id: str, now: datetime, dry_run: bool) -> list[quality.GateResult]:
+    settings = campaign.RunSettings.from_env()
+    with Warehouse.connect() as wh:
+        return quality.run_gate(wh, companies, settings.gate, run_id, now, persist=not dry_run)
+
+
+@task
+def plan_messages(companies: list[int], now: datetime) -> campaign.PlanReport:
+    with Warehouse.connect() as wh:
+        return campaign.plan(wh, companies, campaign.RunSettings.from_env(), now)
+
+
+@task
+def queue_messages(report: campaign.PlanReport) -> int:
+    with Warehouse.connect() as wh:
+        return campaign.queue(wh, report)
+
+
+@task(retries=2, retry_delay_seconds=60)
+def deliver_due_messages(companies: list[int], now: datetime | None) -> dict[str, int]:
+    with Warehouse.connect() as wh:
+        report = campaign.deliver_due(wh, campaign.RunSettings.from_env(), companies, now=now)
+    return {"claimed": report.claimed, "sent": report.sent, "failed": report.failed,
+            "retry_later": report.retry_later, "unknown_outcome": report.unknown_outcome}
+
+
+@flow(name="reactivation-daily", log_prints=False)
+def reactivation_daily(
+    company_ids: list[int] | None = None,
+    as_of: date | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> dict:
+    """Refresh → quality gate → select → compose → schedule → outbox → deliver what is due now.
+
+    `now` fixes the run's clock (backfills, tests); by default it is the real time.
+    """
+    logger = get_run_logger()
+    clock = now or datetime.now(UTC)
+    run_id = uuid.uuid4().hex
+    build = refresh_models(as_of)
+    companies = choose_companies(company_ids)
+    gates = run_quality_gate(companies, run_id, clock, dry_run)
+    passed = [g.company_id for g in gates if g.success]
+    for gate in gates:
+        if not gate.success:
+            logger.error("quality gate failed for company %s: %s", gate.company_id, ", ".join(gate.failed_checks))
+    plan = plan_messages(passed, clock)
+    summary = {"run_id": run_id, "dbt": build, "companies": companies, "gate_failed": [g.company_id for g in gates
+               if not g.success], "dry_run": dry_run, **plan.counts()}
+    if dry_run:
+        summary["samples"] = [r.message_text for r in plan.rows if not r.is_holdout][:3]
+    else:
+        summary["inserted"] = queue_messages(plan)
+        summary["delivery"] = deliver_due_messages(passed, now)
+    logger.info("daily run %s: %s", run_id, {k: v for k, v in summary.items() if k != "samples"})
+    if summary["gate_failed"]:
+        raise RuntimeError(f"quality gate failed for companies {summary['gate_failed']}; their messages were held")
+    return summary
+
+
+if __name__ == "__main__":
+    reactivation_daily()

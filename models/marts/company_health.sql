@@ -1,0 +1,80 @@
+{#- One row per company: volumes and freshness the quality gate checks before any message leaves. -#}
+with companies as (
+    select * from {{ ref('int_companies_as_of') }}
+),
+
+intervals as (
+    select * from {{ ref('reactivation_intervals') }}
+),
+
+due as (
+    select * from {{ ref('due_clients') }}
+),
+
+exclusions as (
+    select * from {{ ref('due_client_exclusions') }}
+),
+
+records as (
+    select * from {{ ref('stg_yclients__records') }}
+),
+
+raw_records as (
+    select * from {{ source('yclients', 'raw_yclients_records') }}
+),
+
+active as (
+    select
+        intervals.company_id,
+        count(distinct intervals.client_id) as active_clients
+    from intervals
+    inner join companies
+        on companies.company_id = intervals.company_id
+    where {{ days_between('intervals.last_visit_date', 'companies.as_of_date') }} <= {{ var('lost_after_days') }}
+    group by intervals.company_id
+),
+
+due_counts as (
+    select company_id, count(*) as due_clients
+    from due
+    group by company_id
+),
+
+excluded_counts as (
+    select company_id, count(distinct client_id) as excluded_clients
+    from exclusions
+    group by company_id
+),
+
+record_counts as (
+    select company_id, count(*) as records, max(last_change_at) as last_record_change_at
+    from records
+    group by company_id
+),
+
+loads as (
+    select company_id, max(_loaded_at) as last_loaded_at
+    from raw_records
+    group by company_id
+),
+
+final as (
+    select
+        companies.company_id,
+        companies.company_name,
+        companies.as_of_date,
+        coalesce(active.active_clients, 0) as active_clients,
+        coalesce(due_counts.due_clients, 0) as due_clients,
+        coalesce(excluded_counts.excluded_clients, 0) as excluded_clients,
+        coalesce(record_counts.records, 0) as records,
+        record_counts.last_record_change_at,
+        loads.last_loaded_at
+    from companies
+    left join active on active.company_id = companies.company_id
+    left join due_counts on due_counts.company_id = companies.company_id
+    left join excluded_counts on excluded_counts.company_id = companies.company_id
+    left join record_counts on record_counts.company_id = companies.company_id
+    left join loads on loads.company_id = companies.company_id
+)
+
+select * from final

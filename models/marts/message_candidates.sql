@@ -1,0 +1,86 @@
+{#- One row per due client: the outbox key of their next attempt, holdout flag, template variant and a
+    per-company priority rank (the runner queues ranks up to `max_messages_per_run`). Assignment hashes
+    (company, client, cycle), so a client keeps their group and variant across attempts and reruns. -#}
+with due as (
+    select * from {{ ref('due_clients') }}
+),
+
+messages as (
+    select * from {{ ref('stg_runner__messages') }}
+),
+
+attempts as (
+    select
+        company_id,
+        client_id,
+        cycle_id,
+        max(attempt) as last_attempt
+    from messages
+    group by company_id, client_id, cycle_id
+),
+
+keyed as (
+    select
+        due.*,
+        coalesce(attempts.last_attempt, 0) + 1 as attempt,
+        cast(due.company_id as varchar) || ':' || cast(due.client_id as varchar) || ':'
+            || cast(due.cycle_id as varchar) as assignment_key
+    from due
+    left join attempts
+        on attempts.company_id = due.company_id
+        and attempts.client_id = due.client_id
+        and attempts.cycle_id = due.cycle_id
+),
+
+{%- set variants = var('message_variants') %}
+
+assigned as (
+    select
+        *,
+        assignment_key || ':' || cast(attempt as varchar) as message_key,
+        mod({{ stable_bucket("assignment_key || ':holdout'") }}, 10000)
+            < {{ (var('holdout_percent') * 100) | int }} as is_holdout,
+        case mod({{ stable_bucket("assignment_key || ':variant'") }}, {{ variants | length }})
+            {%- for variant in variants %}
+            when {{ loop.index0 }} then '{{ variant }}'
+            {%- endfor %}
+        end as variant,
+        row_number() over (
+            partition by company_id
+            order by overdue_ratio desc, last_visit_date desc, client_id
+        ) as priority_rank
+    from keyed
+),
+
+final as (
+    select
+        message_key,
+        company_id,
+        client_id,
+        cycle_id,
+        attempt,
+        is_holdout,
+        variant,
+        priority_rank,
+        priority_rank <= {{ var('max_messages_per_run') }} as is_within_run_cap,
+        client_name,
+        phone,
+        service_id,
+        service_title,
+        category,
+        last_visit_date,
+        interval_days,
+        interval_level,
+        days_since,
+        overdue_ratio,
+        tone,
+        company_name,
+        locale,
+        timezone,
+        country,
+        booking_url,
+        as_of_date
+    from assigned
+)
+
+select * from final

@@ -1,0 +1,168 @@
+"""The steps of a daily reactivation run, as plain functions the Prefect flows compose.
+
+select (from the `message_candidates` model) → compose (templates or Gemini) → schedule (send window) →
+queue (outbox) → deliver (channel). Every step is idempotent: a rerun the same day queues nothing new, because
+the models exclude clients contacted within the cooldown and the outbox refuses an existing key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from reactivation.channels import ChannelSettings, make_channel
+from reactivation.messages import ComposeSettings, ComposeStats, MessageRequest, compose_messages, first_name
+from reactivation.outbox import SUPPRESSED, PENDING, DeliveryReport, OutboxRow, deliver, enqueue, read_candidates
+from reactivation.outbox import template_params
+from reactivation.quality import GateSettings
+from reactivation.schedule import SendWindow, schedule_send
+from reactivation.warehouse import Warehouse
+
+log = logging.getLogger("reactivation.campaign")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a run needs besides the warehouse, read once from the environment."""
+
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
+    compose: ComposeSettings = field(default_factory=ComposeSettings)
+    window: SendWindow = field(default_factory=SendWindow)
+    gate: GateSettings = field(default_factory=GateSettings)
+    claim_lease: timedelta = timedelta(minutes=10)
+    delivery_batch: int = 500
+    max_delivery_attempts: int = 5
+
+    @classmethod
+    def from_env(cls) -> RunSettings:
+        return cls(
+            channels=ChannelSettings.from_env(),
+            compose=ComposeSettings.from_env(),
+            window=SendWindow.from_env(),
+            gate=GateSettings.from_env(),
+            claim_lease=timedelta(seconds=float(os.environ.get("REACTIVATION_CLAIM_LEASE_SECONDS", 600))),
+            delivery_batch=int(os.environ.get("REACTIVATION_DELIVERY_BATCH", 500)),
+            max_delivery_attempts=int(os.environ.get("REACTIVATION_MAX_DELIVERY_ATTEMPTS", 5)),
+        )
+
+
+@dataclass
+class PlanReport:
+    """What a run queued (or would queue, in a dry run)."""
+
+    rows: list[OutboxRow] = field(default_factory=list)
+    compose: ComposeStats = field(default_factory=ComposeStats)
+
+    def counts(self) -> dict[str, Any]:
+        treated = [r for r in self.rows if not r.is_holdout]
+        return {
+            "queued": len(treated),
+            "holdout": len(self.rows) - len(treated),
+            "by_tone": dict(Counter(r.tone for r in treated)),
+            "by_variant": dict(Counter(r.variant for r in treated)),
+            "by_composer": dict(Counter(r.composer for r in treated)),
+            "fallbacks": dict(self.compose.fallbacks),
+        }
+
+
+def company_ids(wh: Warehouse, requested: list[int] | None) -> list[int]:
+    """The companies a run covers: the requested ones that exist, else all companies in the warehouse."""
+    known = [row[0] for row in wh.fetchall("select company_id from int_companies_as_of order by company_id")]
+    if requested is None:
+        return known
+    missing = sorted(set(requested) - set(known))
+    if missing:
+        raise ValueError(f"unknown company id(s): {', '.join(map(str, missing))}")
+    return [c for c in known if c in requested]
+
+
+def _request(candidate: dict[str, Any]) -> MessageRequest:
+    return MessageRequest(
+        message_key=candidate["message_key"],
+        locale=candidate["locale"] or "ru",
+        tone=candidate["tone"],
+        variant=candidate["variant"],
+        client_name=candidate["client_name"],
+        service_title=candidate["service_title"],
+        company_name=candidate["company_name"],
+        days_since=int(candidate["days_since"]),
+        booking_url=candidate["booking_url"],
+    )
+
+
+def plan(wh: Warehouse, companies: list[int], settings: RunSettings, now: datetime) -> PlanReport:
+    """Build the outbox rows for the companies' candidates: text for the treated, a placeholder for the holdout."""
+    candidates = read_candidates(wh, companies)
+    treated = [c for c in candidates if not c["is_holdout"]]
+    composed, stats = compose_messages([_request(c) for c in treated], settings.compose)
+    texts = {m.message_key: m for m in composed}
+    report = PlanReport(compose=stats)
+    for candidate in candidates:
+        key = candidate["message_key"]
+        message = texts.get(key)
+        holdout = bool(candidate["is_holdout"])
+        report.rows.append(OutboxRow(
+            message_key=key,
+            company_id=int(candidate["company_id"]),
+            client_id=int(candidate["client_id"]),
+            cycle_id=_as_date(candidate["cycle_id"]),
+            attempt=int(candidate["attempt"]),
+            as_of_date=_as_date(candidate["as_of_date"]),
+            service_id=int(candidate["service_id"]),
+            tone=candidate["tone"],
+            interval_level=candidate["interval_level"],
+            variant=candidate["variant"],
+            is_holdout=holdout,
+            channel=settings.channels.channel,
+            locale=candidate["locale"],
+            phone=candidate["phone"],
+            message_text=None if holdout else message.text,
+            template_params=None if holdout else template_params(
+                candidate, first_name(candidate["client_name"], candidate["locale"])
+            ),
+            prompt=None if holdout else message.prompt,
+            composer=None if holdout else message.composer,
+            fallback_reason=None if holdout else message.fallback_reason,
+            scheduled_at=None if holdout else schedule_send(
+                now, candidate["timezone"], candidate["country"], settings.window, seed=key
+            ),
+            status=SUPPRESSED if holdout else PENDING,
+            created_at=now,
+            updated_at=now,
+        ))  # fmt: skip
+    return report
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) and not isinstance(value, datetime) else datetime.fromisoformat(
+        str(value)
+    ).date()
+
+
+def queue(wh: Warehouse, report: PlanReport) -> int:
+    return enqueue(wh, report.rows)
+
+
+def deliver_due(wh: Warehouse, settings: RunSettings, company_ids: list[int] | None = None,
+                now: datetime | None = None) -> DeliveryReport:
+    """Send every pending message whose scheduled time has come, through the configured channel.
+
+    `now` fixes the clock (tests, backfills); by default the real time is read at each step.
+    """
+    channel = make_channel(settings.channels.channel, settings.channels)
+    try:
+        return deliver(
+            wh,
+            channel,
+            now=(lambda: now) if now is not None else (lambda: datetime.now(UTC)),
+            lease=settings.claim_lease,
+            limit=settings.delivery_batch,
+            max_delivery_attempts=settings.max_delivery_attempts,
+            company_ids=company_ids,
+        )
+    finally:
+        channel.close()

@@ -4,9 +4,10 @@ Guarantees, each tested with crashes, reruns and concurrent runs:
 - a key (company, client, cycle, attempt) is inserted at most once (unique constraints, `on conflict do nothing`);
 - a row is claimed by one delivery run at a time (PostgreSQL: `for update skip locked`; DuckDB: one writer per
   file) with a lease; a run that dies leaves its claim to expire;
-- after a crash, an expired claim on an idempotent channel (log, webhook) is re-sent with the same key, which the
-  receiver deduplicates; on a channel without idempotency (WhatsApp) the outcome is unknown, so the row is marked
-  failed rather than risk a second message.
+- a row is marked in flight (`send_started_at`) just before the provider call; after a crash, an expired claim
+  that was never tried is simply claimed again; one that was in flight is re-sent with the same key on an
+  idempotent channel (log, webhook: the receiver deduplicates), while on a channel without idempotency
+  (WhatsApp) its outcome is unknown, so it is marked failed rather than risk a second message.
 """
 
 from __future__ import annotations
@@ -122,13 +123,13 @@ def expire_unknown_outcomes(wh: Warehouse, channel: Channel, now: datetime, leas
         return 0
     stale = wh.fetchall(
         "select message_key from reactivation_messages where status = %s and channel = %s"
-        " and claimed_at is not null and claimed_at < %s",
+        " and send_started_at is not null and claimed_at < %s",
         [PENDING, channel.name, now - lease],
     )
     for (key,) in stale:
         wh.execute(
-            "update reactivation_messages set status = %s, last_error = %s, updated_at = %s, claimed_by = null"
-            " where message_key = %s and status = %s",
+            "update reactivation_messages set status = %s, last_error = %s, updated_at = %s, claimed_by = null,"
+            " send_started_at = null where message_key = %s and status = %s",
             [FAILED, "outcome unknown after an interrupted run; not re-sent to avoid a duplicate", now, key, PENDING],
         )
     return len(stale)
@@ -177,6 +178,47 @@ def _outgoing(row: dict[str, Any]) -> OutgoingMessage:
     )
 
 
+def _deliver_one(
+    wh: Warehouse, channel: Channel, row: dict[str, Any], stamp: datetime, max_attempts: int, report: DeliveryReport
+) -> None:
+    # marks the row as in flight: after a crash this tells "maybe sent" from "claimed but never tried"
+    wh.execute(
+        "update reactivation_messages set send_started_at = %s where message_key = %s", [stamp, row["message_key"]]
+    )
+    result = channel.send(_outgoing(row))
+    attempts = int(row["attempts"] or 0) + 1
+    if result.accepted:
+        wh.execute(
+            "update reactivation_messages set status = %s, provider_message_id = %s, attempts = %s, sent_at = %s,"
+            " updated_at = %s, last_error = null, claimed_by = null, send_started_at = null where message_key = %s",
+            [SENT, result.provider_message_id, attempts, stamp, stamp, row["message_key"]],
+        )
+        report.sent += 1
+        log.info("sent %s to %s via %s", row["message_key"], mask_phone(row["phone"]), channel.name)
+        return
+    give_up = not result.retryable or attempts >= max_attempts
+    # a row to retry keeps its claim time, so it waits out the lease instead of looping within this run
+    wh.execute(
+        "update reactivation_messages set status = %s, attempts = %s, last_error = %s, updated_at = %s,"
+        " claimed_by = null, send_started_at = null where message_key = %s",
+        [FAILED if give_up else PENDING, attempts, result.error, stamp, row["message_key"]],
+    )
+    report.failed += give_up
+    report.retry_later += not give_up
+    report.errors.append(f"{row['message_key']}: {result.error}")
+    log.warning("not sent %s to %s: %s", row["message_key"], mask_phone(row["phone"]), result.error)
+
+
+def _release(wh: Warehouse, keys: list[str]) -> None:
+    """Hand back claimed rows that were not tried (a fatal channel error stopped the run)."""
+    for key in keys:
+        wh.execute(
+            "update reactivation_messages set claimed_by = null, claimed_at = null"
+            " where message_key = %s and status = %s",
+            [key, PENDING],
+        )
+
+
 def deliver(
     wh: Warehouse,
     channel: Channel,
@@ -186,35 +228,18 @@ def deliver(
     max_delivery_attempts: int = 5,
     company_ids: list[int] | None = None,
 ) -> DeliveryReport:
-    """Send what is due: claim, send one by one, record each outcome as soon as it is known."""
+    """Send what is due: claim a batch, send one by one, record each outcome as soon as it is known; repeat.
+
+    Small batches keep claims short, so concurrent runs share the work and a crash strands few rows.
+    """
     report = DeliveryReport()
     report.unknown_outcome = expire_unknown_outcomes(wh, channel, now(), lease)
-    rows = claim(wh, channel.name, now(), lease, limit, company_ids)
-    report.claimed = len(rows)
-    for row in rows:
-        result = channel.send(_outgoing(row))
-        attempts = int(row["attempts"] or 0) + 1
-        stamp = now()
-        if result.accepted:
-            wh.execute(
-                "update reactivation_messages set status = %s, provider_message_id = %s, attempts = %s,"
-                " sent_at = %s, updated_at = %s, last_error = null, claimed_by = null where message_key = %s",
-                [SENT, result.provider_message_id, attempts, stamp, stamp, row["message_key"]],
-            )
-            report.sent += 1
-            log.info("sent %s to %s via %s", row["message_key"], mask_phone(row["phone"]), channel.name)
-            continue
-        give_up = not result.retryable or attempts >= max_delivery_attempts
-        wh.execute(
-            "update reactivation_messages set status = %s, attempts = %s, last_error = %s, updated_at = %s,"
-            " claimed_by = null, claimed_at = null where message_key = %s",
-            [FAILED if give_up else PENDING, attempts, result.error, stamp, row["message_key"]],
-        )
-        report.failed += give_up
-        report.retry_later += not give_up
-        report.errors.append(f"{row['message_key']}: {result.error}")
-        log.warning("not sent %s to %s: %s", row["message_key"], mask_phone(row["phone"]), result.error)
-        if getattr(channel, "fatal_error", None):
-            report.errors.append(f"stopped: {channel.fatal_error}")
-            break
+    while rows := claim(wh, channel.name, now(), lease, limit, company_ids):
+        report.claimed += len(rows)
+        for row in rows:
+            _deliver_one(wh, channel, row, now(), max_delivery_attempts, report)
+            if getattr(channel, "fatal_error", None):
+                report.errors.append(f"stopped: {channel.fatal_error}")
+                _release(wh, [r["message_key"] for r in rows])
+                return report
     return report

@@ -29,10 +29,11 @@ def choose_companies(requested: list[int] | None) -> list[int]:
 
 
 @task
-def run_quality_gate(companies: list[int], run_id: str, now: datetime, dry_run: bool) -> list[quality.GateResult]:
+def run_quality_gate(companies: list[int], run_id: str, dry_run: bool) -> list[quality.GateResult]:
+    """Freshness is judged against the wall clock, whatever clock the run simulates."""
     settings = campaign.RunSettings.from_env()
     with Warehouse.connect() as wh:
-        return quality.run_gate(wh, companies, settings.gate, run_id, now, persist=not dry_run)
+        return quality.run_gate(wh, companies, settings.gate, run_id, datetime.now(UTC), persist=not dry_run)
 
 
 @task
@@ -51,8 +52,13 @@ def queue_messages(report: campaign.PlanReport) -> int:
 def deliver_due_messages(companies: list[int], now: datetime | None) -> dict[str, int]:
     with Warehouse.connect() as wh:
         report = campaign.deliver_due(wh, campaign.RunSettings.from_env(), companies, now=now)
-    return {"claimed": report.claimed, "sent": report.sent, "failed": report.failed,
-            "retry_later": report.retry_later, "unknown_outcome": report.unknown_outcome}
+    return {
+        "claimed": report.claimed,
+        "sent": report.sent,
+        "failed": report.failed,
+        "retry_later": report.retry_later,
+        "unknown_outcome": report.unknown_outcome,
+    }
 
 
 @flow(name="reactivation-daily", log_prints=False)
@@ -71,17 +77,22 @@ def reactivation_daily(
     run_id = uuid.uuid4().hex
     build = refresh_models(as_of)
     companies = choose_companies(company_ids)
-    gates = run_quality_gate(companies, run_id, clock, dry_run)
+    gates = run_quality_gate(companies, run_id, dry_run)
     passed = [g.company_id for g in gates if g.success]
     for gate in gates:
         if not gate.success:
             logger.error("quality gate failed for company %s: %s", gate.company_id, ", ".join(gate.failed_checks))
     plan = plan_messages(passed, clock)
-    summary = {"run_id": run_id, "dbt": build, "companies": companies, "gate_failed": [g.company_id for g in gates
-               if not g.success], "dry_run": dry_run, **plan.counts()}
-    if dry_run:
-        summary["samples"] = [r.message_text for r in plan.rows if not r.is_holdout][:3]
-    else:
+    summary = {
+        "run_id": run_id,
+        "dbt": build,
+        "companies": companies,
+        "gate_failed": [g.company_id for g in gates if not g.success],
+        "dry_run": dry_run,
+        **plan.counts(),
+    }
+    summary["samples"] = [r.message_text for r in plan.rows if not r.is_holdout][:3]
+    if not dry_run:
         summary["inserted"] = queue_messages(plan)
         summary["delivery"] = deliver_due_messages(passed, now)
     logger.info("daily run %s: %s", run_id, {k: v for k, v in summary.items() if k != "samples"})

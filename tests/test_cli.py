@@ -101,3 +101,36 @@ def test_a_failing_dbt_test_names_the_model_and_the_test(settings: Settings, war
     message = str(failure.value)
     assert "accepted_values_stg_yclients__companies_locale" in message
     assert "fail" in message
+
+
+def test_inbound_file_and_optout_commands(settings: Settings, tmp_path: Path) -> None:
+    env = env_for(settings)
+    replies = tmp_path / "inbound.jsonl"
+    replies.write_text(
+        "\n".join([
+            '{"company_id": 101, "phone": "8 (916) 111-22-33", "text": "СТОП",'
+            ' "received_at": "2026-11-25T12:00:00+03:00"}',
+            '{"company_id": 101, "client_id": 7, "text": "Отписаться!"}',
+            '{"company_id": 101, "client_id": 8, "text": "А можно на пятницу?"}',
+            '{"company_id": 101, "text": "stop"}',
+            "not json",
+        ]) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    runner = CliRunner()
+    result = runner.invoke(app, ["inbound", "--from-file", str(replies)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "3 replies, 2 opted out" in result.output
+    assert "inbound.jsonl:4" in result.output and "inbound.jsonl:5" in result.output
+
+    assert runner.invoke(app, ["optout", "add", "--company", "101", "--client", "9"], env=env).exit_code == 0
+    listed = runner.invoke(app, ["optout", "list", "--company", "101"], env=env)
+    assert "3 active opt-outs" in listed.output
+    assert "79161112233" not in listed.output and "+7916" in listed.output  # phones masked
+    removed = runner.invoke(app, ["optout", "remove", "--company", "101", "--client", "9"], env=env)
+    assert "removed" in removed.output
+    again = runner.invoke(app, ["optout", "remove", "--company", "101", "--client", "9"], env=env)
+    assert "no active opt-out matched" in again.output
+    with Warehouse.connect(settings) as wh:
+        keys = {k for (k,) in wh.fetchall("select opt_out_key from reactivation_opt_outs where removed_at is null")}
+    assert keys == {"phone:79161112233", "client:7"}

@@ -27,7 +27,7 @@ def test_holdout_share_is_within_tolerance_and_matches_an_independent_hash(setti
         f"select count(*) as clients,"
         f" sum(case when mod({{{{ stable_bucket(\"{key}\") }}}}, 10000) < {{{{ var('holdout_percent') * 100 }}}}"
         f" then 1 else 0 end) as held_out,"
-        f" sum(case when i < 50 and mod({{{{ stable_bucket(\"{key}\") }}}}, 10000) < 1000 then i + 1 else 0 end)"
+        f' sum(case when i < 50 and mod({{{{ stable_bucket("{key}") }}}}, 10000) < 1000 then i + 1 else 0 end)'
         f" as first_held_ids"
         f" from {RANGE[engine]}",
     )

@@ -16,8 +16,16 @@ from typing import Any
 
 from reactivation.channels import ChannelSettings, make_channel
 from reactivation.messages import ComposeSettings, ComposeStats, MessageRequest, compose_messages, first_name
-from reactivation.outbox import SUPPRESSED, PENDING, DeliveryReport, OutboxRow, deliver, enqueue, read_candidates
-from reactivation.outbox import template_params
+from reactivation.outbox import (
+    PENDING,
+    SUPPRESSED,
+    DeliveryReport,
+    OutboxRow,
+    deliver,
+    enqueue,
+    read_candidates,
+    template_params,
+)
 from reactivation.quality import GateSettings
 from reactivation.schedule import SendWindow, schedule_send
 from reactivation.warehouse import Warehouse
@@ -138,17 +146,20 @@ def plan(wh: Warehouse, companies: list[int], settings: RunSettings, now: dateti
 
 
 def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) and not isinstance(value, datetime) else datetime.fromisoformat(
-        str(value)
-    ).date()
+    return (
+        value
+        if isinstance(value, date) and not isinstance(value, datetime)
+        else datetime.fromisoformat(str(value)).date()
+    )
 
 
 def queue(wh: Warehouse, report: PlanReport) -> int:
     return enqueue(wh, report.rows)
 
 
-def deliver_due(wh: Warehouse, settings: RunSettings, company_ids: list[int] | None = None,
-                now: datetime | None = None) -> DeliveryReport:
+def deliver_due(
+    wh: Warehouse, settings: RunSettings, company_ids: list[int] | None = None, now: datetime | None = None
+) -> DeliveryReport:
     """Send every pending message whose scheduled time has come, through the configured channel.
 
     `now` fixes the clock (tests, backfills); by default the real time is read at each step.

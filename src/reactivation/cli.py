@@ -243,7 +243,7 @@ def optout_list(company: Annotated[int | None, typer.Option("--company")] = None
     with _connect(Settings.from_env()) as wh:
         wh.ensure_tables()
         frame = optout.list_active(wh, company)
-    frame["phone"] = frame["phone"].map(lambda p: mask_phone("+" + p) if p else "")
+    frame["phone"] = frame["phone"].map(lambda p: mask_phone("+" + p) if isinstance(p, str) and p else "")
     frame["opt_out_key"] = frame["opt_out_key"].map(lambda k: k if k.startswith("client:") else "phone:…")
     console.print(overview.render_table(f"{len(frame)} active opt-outs", frame))
 

@@ -37,14 +37,21 @@ def _key(client_id: int | None, phone: str | None) -> str:
     return f"phone:{digits}"
 
 
-def add(wh: Warehouse, company_id: int, client_id: int | None = None, phone: str | None = None,
-        source: str = "command", text: str | None = None, at: datetime | None = None) -> str:
+def add(
+    wh: Warehouse,
+    company_id: int,
+    client_id: int | None = None,
+    phone: str | None = None,
+    source: str = "command",
+    text: str | None = None,
+    at: datetime | None = None,
+) -> str:
     """Record (or re-activate) an opt-out; returns its key. Idempotent."""
     at = at or datetime.now(UTC)
     key = _key(client_id, phone)
     wh.execute(
-        "insert into reactivation_opt_outs (company_id, opt_out_key, client_id, phone, source, message_text, created_at)"
-        " values (%s, %s, %s, %s, %s, %s, %s)"
+        "insert into reactivation_opt_outs (company_id, opt_out_key, client_id, phone, source, message_text,"
+        " created_at) values (%s, %s, %s, %s, %s, %s, %s)"
         " on conflict (company_id, opt_out_key) do update set removed_at = null"
         " where reactivation_opt_outs.removed_at is not null",
         [company_id, key, client_id, normalise_phone(phone), source, text, at],
@@ -52,8 +59,9 @@ def add(wh: Warehouse, company_id: int, client_id: int | None = None, phone: str
     return key
 
 
-def remove(wh: Warehouse, company_id: int, client_id: int | None = None, phone: str | None = None,
-           at: datetime | None = None) -> bool:
+def remove(
+    wh: Warehouse, company_id: int, client_id: int | None = None, phone: str | None = None, at: datetime | None = None
+) -> bool:
     """Lift an opt-out (staff only, e.g. the client asked to hear from the salon again). True if one was active."""
     key = _key(client_id, phone)
     active = wh.fetchone(
@@ -69,8 +77,10 @@ def remove(wh: Warehouse, company_id: int, client_id: int | None = None, phone: 
 
 
 def list_active(wh: Warehouse, company_id: int | None = None) -> pd.DataFrame:
-    sql = ("select company_id, opt_out_key, client_id, phone, source, created_at from reactivation_opt_outs"
-           " where removed_at is null")
+    sql = (
+        "select company_id, opt_out_key, client_id, phone, source, created_at from reactivation_opt_outs"
+        " where removed_at is null"
+    )
     params: list[int] = []
     if company_id is not None:
         sql += " and company_id = %s"
@@ -78,8 +88,14 @@ def list_active(wh: Warehouse, company_id: int | None = None) -> pd.DataFrame:
     return wh.query_df(sql + " order by company_id, created_at, opt_out_key", params)
 
 
-def record_inbound(wh: Warehouse, company_id: int, text: str | None, received_at: datetime | None = None,
-                   phone: str | None = None, client_id: int | None = None) -> bool:
+def record_inbound(
+    wh: Warehouse,
+    company_id: int,
+    text: str | None,
+    received_at: datetime | None = None,
+    phone: str | None = None,
+    client_id: int | None = None,
+) -> bool:
     """Handle one inbound reply (call it from any webhook receiver): a stop reply opts the sender out."""
     if not is_stop_reply(text):
         return False

@@ -74,7 +74,9 @@ def _validation(kind: str, settings: GateSettings, max_due_rows: int | None = No
     suite = context.suites.add(gx.ExpectationSuite(name=f"suite_{name}"))
     for expectation in _expectations(kind, settings, max_due_rows, gxe):
         suite.add_expectation(expectation)
-    return context.validation_definitions.add(gx.ValidationDefinition(name=f"validation_{name}", data=batch, suite=suite))
+    return context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"validation_{name}", data=batch, suite=suite)
+    )
 
 
 def _expectations(kind: str, settings: GateSettings, max_due_rows: int | None, gxe: Any) -> list[Any]:
@@ -135,8 +137,9 @@ def check_company(
     return GateResult(company_id, not failed, failed, report)
 
 
-def run_gate(wh: Warehouse, company_ids: list[int], settings: GateSettings, run_id: str, now: datetime,
-             persist: bool = True) -> list[GateResult]:
+def run_gate(
+    wh: Warehouse, company_ids: list[int], settings: GateSettings, run_id: str, now: datetime, persist: bool = True
+) -> list[GateResult]:
     """Check each company; store every report (pass or fail) unless `persist` is off (dry runs)."""
     health = wh.query_df("select * from company_health").set_index("company_id")
     results = []
@@ -153,8 +156,8 @@ def run_gate(wh: Warehouse, company_ids: list[int], settings: GateSettings, run_
         results.append(result)
         if persist:
             wh.execute(
-                "insert into reactivation_quality_reports (run_id, company_id, checked_at, success, failed_checks, report)"
-                " values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
+                "insert into reactivation_quality_reports (run_id, company_id, checked_at, success, failed_checks,"
+                " report) values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
                 [run_id, company_id, now, result.success, ", ".join(result.failed_checks),
                  json.dumps(result.report, default=str)],
             )  # fmt: skip

@@ -146,6 +146,7 @@ RUNNER_TABLES: dict[str, str] = {
         sent_at timestamptz,
         claimed_by text,
         claimed_at timestamptz,
+        send_started_at timestamptz,
         unique (company_id, client_id, cycle_id, attempt)
     """,
     "reactivation_quality_reports": """

@@ -44,8 +44,9 @@ def pending_rows(n: int, channel: str) -> list[OutboxRow]:
     ]  # fmt: skip
 
 
-class KillingReceiver(WebhookReceiver):
-    """Processes the message, then kills the sender before answering once `kill_after` messages arrived."""
+class KillAfter:
+    """Mixin for a loopback provider: processes the message, then kills the sender before answering, once
+    `kill_after` messages have arrived (the provider has it, the sender never learns)."""
 
     kill_after = 0
     victim: subprocess.Popen | None = None
@@ -57,15 +58,12 @@ class KillingReceiver(WebhookReceiver):
         return reply
 
 
-class KillingWhatsApp(WhatsAppCloudServer):
-    kill_after = 0
-    victim: subprocess.Popen | None = None
+class KillingReceiver(KillAfter, WebhookReceiver):
+    pass
 
-    def _reply(self, path: str, headers: Any, raw: bytes, body: Any) -> Any:
-        reply = super()._reply(path, headers, raw, body)
-        if self.victim is not None and len(self.delivered) == self.kill_after:
-            os.kill(self.victim.pid, signal.SIGKILL)
-        return reply
+
+class KillingWhatsApp(KillAfter, WhatsAppCloudServer):
+    pass
 
 
 def statuses(settings) -> dict[str, tuple[str, str | None]]:

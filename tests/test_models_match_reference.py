@@ -13,39 +13,9 @@ from reactivation.ingest import ingest, sources_from_objects
 from reactivation.warehouse import Warehouse
 
 from .conftest import AS_OF
-from .reference import compute
+from .reference import DUE_COLUMNS, EXCLUSION_COLUMNS, INTERVAL_COLUMNS, compute
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-INTERVAL_COLUMNS = [
-    "company_id",
-    "client_id",
-    "service_id",
-    "category",
-    "last_visit_date",
-    "visit_count",
-    "interval_days",
-    "interval_level",
-    "interval_count",
-]
-DUE_COLUMNS = [
-    "company_id",
-    "client_id",
-    "client_name",
-    "phone",
-    "service_id",
-    "service_title",
-    "category",
-    "last_visit_date",
-    "interval_days",
-    "interval_level",
-    "interval_count",
-    "days_since",
-    "overdue_ratio",
-    "tone",
-    "cycle_id",
-    "as_of_date",
-]
-EXCLUSION_COLUMNS = ["company_id", "client_id", "service_id", "reason"]
 
 
 def normalised(frame: pd.DataFrame, columns: list[str], keys: list[str]) -> pd.DataFrame:

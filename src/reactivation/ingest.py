@@ -9,7 +9,7 @@ the dbt rejects model can report them with the record.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -309,8 +309,18 @@ def _company_zones(wh: Warehouse, companies: Source | None) -> dict[int, ZoneInf
     return zones
 
 
-def ingest(wh: Warehouse, sources: list[Source], source_name: str, rejects: list[Reject] | None = None) -> IngestReport:
-    """Load the given objects as one batch, in one transaction."""
+def ingest(
+    wh: Warehouse,
+    sources: list[Source],
+    source_name: str,
+    rejects: list[Reject] | None = None,
+    within_batch: Callable[[Warehouse], None] | None = None,
+) -> IngestReport:
+    """Load the given objects as one batch, in one transaction.
+
+    `within_batch` runs inside that transaction, so a caller's bookkeeping (an API sync's cursor) commits
+    together with the rows, or not at all.
+    """
     wh.ensure_tables()
     rejects = list(rejects or [])
     started = datetime.now(UTC)
@@ -332,6 +342,8 @@ def ingest(wh: Warehouse, sources: list[Source], source_name: str, rejects: list
                 " values (%s, %s, %s, %s, %s, %s, %s)",
                 [batch_id, source_name, reject.file, reject.line, reject.reason, reject.content[:2000], started],
             )
+        if within_batch is not None:
+            within_batch(wh)
         wh.execute(
             "update raw_ingest_batches set finished_at = %s, summary = %s where batch_id = %s",
             [datetime.now(UTC), json.dumps(report.summary()), batch_id],

@@ -38,6 +38,13 @@ RUNNER_TABLES: dict[str, str] = {
         content text,
         rejected_at timestamptz not null
     """,
+    "raw_sync_cursors": """
+        company_id bigint not null,
+        entity text not null,
+        cursor_value text,
+        updated_at timestamptz not null,
+        primary key (company_id, entity)
+    """,
     "raw_yclients_companies": """
         company_id bigint primary key,
         name text,

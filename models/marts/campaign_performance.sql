@@ -1,0 +1,103 @@
+{#- One row per company, send week, tone, interval level, variant, channel and composer: treated messages, their
+    conversions and revenue, the holdout group's rate for the same company, week, tone, level and variant, and
+    the absolute uplift with a 95 % interval (two-proportion normal approximation, unpooled standard error).
+    Rates count only messages whose attribution window is complete as of the as-of date. -#}
+with outcomes as (
+    select
+        *,
+        {{ dbt.date_trunc('week', 'exposed_date') }} as send_week
+    from {{ ref('message_outcomes') }}
+    where is_exposed
+),
+
+treated as (
+    select
+        company_id,
+        send_week,
+        tone,
+        interval_level,
+        variant,
+        channel,
+        composer,
+        count(*) as messages,
+        sum(case when is_window_complete then 1 else 0 end) as matured_messages,
+        sum(case when is_window_complete and is_converted then 1 else 0 end) as conversions,
+        sum(attended_revenue) as revenue,
+        avg(case when is_converted then days_to_booking end) as avg_days_to_booking
+    from outcomes
+    where not is_holdout
+    group by company_id, send_week, tone, interval_level, variant, channel, composer
+),
+
+holdout as (
+    select
+        company_id,
+        send_week,
+        tone,
+        interval_level,
+        variant,
+        count(*) as holdout_clients,
+        sum(case when is_window_complete then 1 else 0 end) as holdout_matured,
+        sum(case when is_window_complete and is_converted then 1 else 0 end) as holdout_conversions
+    from outcomes
+    where is_holdout
+    group by company_id, send_week, tone, interval_level, variant
+),
+
+rates as (
+    select
+        treated.*,
+        coalesce(holdout.holdout_clients, 0) as holdout_clients,
+        coalesce(holdout.holdout_matured, 0) as holdout_matured,
+        coalesce(holdout.holdout_conversions, 0) as holdout_conversions,
+        cast(treated.conversions as double precision) / nullif(treated.matured_messages, 0) as conversion_rate,
+        cast(holdout.holdout_conversions as double precision) / nullif(holdout.holdout_matured, 0) as holdout_rate
+    from treated
+    left join holdout
+        on holdout.company_id = treated.company_id
+        and holdout.send_week = treated.send_week
+        and holdout.tone = treated.tone
+        and holdout.interval_level = treated.interval_level
+        and holdout.variant = treated.variant
+),
+
+uplift as (
+    select
+        *,
+        conversion_rate - holdout_rate as uplift,
+        sqrt(
+            conversion_rate * (1 - conversion_rate) / nullif(matured_messages, 0)
+            + holdout_rate * (1 - holdout_rate) / nullif(holdout_matured, 0)
+        ) as uplift_standard_error
+    from rates
+),
+
+final as (
+    select
+        company_id,
+        cast(send_week as date) as send_week,
+        tone,
+        interval_level,
+        variant,
+        channel,
+        composer,
+        messages,
+        matured_messages,
+        conversions,
+        conversion_rate,
+        cast(revenue as double precision) as revenue,
+        cast(revenue as double precision) / nullif(messages, 0) as revenue_per_message,
+        avg_days_to_booking,
+        holdout_clients,
+        holdout_matured,
+        holdout_conversions,
+        holdout_rate,
+        uplift,
+        uplift - {{ var('confidence_z') }} * uplift_standard_error as uplift_ci_low,
+        uplift + {{ var('confidence_z') }} * uplift_standard_error as uplift_ci_high,
+        matured_messages < {{ var('min_sample_per_group') }}
+            or holdout_matured < {{ var('min_sample_per_group') }} as is_sample_too_small
+    from uplift
+)
+
+select * from final

@@ -1,0 +1,54 @@
+{#- One row per company and as-of date: active clients → due → excluded by reason → holdout → queued → sent →
+    failed → converted. The first steps come from the daily snapshots, the rest from the outbox and outcomes. -#}
+with snapshots as (
+    select * from {{ ref('int_due_snapshots') }}
+),
+
+outcomes as (
+    select * from {{ ref('message_outcomes') }}
+),
+
+outbox as (
+    select
+        company_id,
+        as_of_date,
+        sum(case when is_holdout then 1 else 0 end) as holdout,
+        sum(case when not is_holdout then 1 else 0 end) as queued,
+        sum(case when status = 'sent' then 1 else 0 end) as sent,
+        sum(case when status = 'pending' then 1 else 0 end) as pending,
+        sum(case when status = 'failed' then 1 else 0 end) as failed,
+        sum(case when not is_holdout and is_converted then 1 else 0 end) as converted,
+        sum(case when is_holdout and is_converted then 1 else 0 end) as holdout_converted,
+        sum(case when not is_holdout then attended_revenue else 0 end) as revenue
+    from outcomes
+    group by company_id, as_of_date
+),
+
+final as (
+    select
+        coalesce(snapshots.company_id, outbox.company_id) as company_id,
+        coalesce(snapshots.as_of_date, outbox.as_of_date) as funnel_date,
+        snapshots.active_clients,
+        snapshots.due_before_exclusions,
+        snapshots.excluded_future_booking,
+        snapshots.excluded_opted_out,
+        snapshots.excluded_client_deleted,
+        snapshots.excluded_invalid_phone,
+        snapshots.excluded_cooldown,
+        snapshots.excluded_max_attempts,
+        snapshots.due_after_exclusions,
+        coalesce(outbox.holdout, 0) as holdout,
+        coalesce(outbox.queued, 0) as queued,
+        coalesce(outbox.sent, 0) as sent,
+        coalesce(outbox.pending, 0) as pending,
+        coalesce(outbox.failed, 0) as failed,
+        coalesce(outbox.converted, 0) as converted,
+        coalesce(outbox.holdout_converted, 0) as holdout_converted,
+        cast(coalesce(outbox.revenue, 0) as double precision) as revenue
+    from snapshots
+    full outer join outbox
+        on outbox.company_id = snapshots.company_id
+        and outbox.as_of_date = snapshots.as_of_date
+)
+
+select * from final

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 from prefect import flow, get_run_logger, task
 
-from reactivation import campaign, dbt, quality
+from reactivation import campaign, dbt, quality, retention
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
 
@@ -61,6 +61,14 @@ def deliver_due_messages(companies: list[int], now: datetime | None) -> dict[str
     }
 
 
+@task
+def anonymise_old_data() -> dict[str, int]:
+    """Retention: texts and phones past `REACTIVATION_RETENTION_DAYS` (90) are anonymised; counts stay."""
+    with Warehouse.connect() as wh:
+        report = retention.apply_retention(wh, retention.RetentionSettings.from_env())
+    return {"messages": report.messages, "clients": report.clients, "records": report.records}
+
+
 @flow(name="reactivation-daily", log_prints=False)
 def reactivation_daily(
     company_ids: list[int] | None = None,
@@ -68,7 +76,7 @@ def reactivation_daily(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> dict:
-    """Refresh → quality gate → select → compose → schedule → outbox → deliver what is due now.
+    """Refresh → quality gate → select → compose → schedule → outbox → deliver what is due now → retention.
 
     `now` fixes the run's clock (backfills, tests); by default it is the real time.
     """
@@ -95,6 +103,7 @@ def reactivation_daily(
     if not dry_run:
         summary["inserted"] = queue_messages(plan)
         summary["delivery"] = deliver_due_messages(passed, now)
+        summary["anonymised"] = anonymise_old_data()
     logger.info("daily run %s: %s", run_id, {k: v for k, v in summary.items() if k != "samples"})
     if summary["gate_failed"]:
         raise RuntimeError(f"quality gate failed for companies {summary['gate_failed']}; their messages were held")

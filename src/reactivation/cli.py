@@ -165,9 +165,9 @@ def _print_run(summary: dict) -> None:
         console.print(f"[dim]sample:[/dim] {text}")
 
 
-def _run_daily(as_of: date | None, dry_run: bool, company: list[int] | None) -> dict:
+def _run_daily(as_of: date | None, dry_run: bool, company: list[int] | None, now: datetime | None = None) -> dict:
     daily = _load_flow("daily", "reactivation_daily")
-    state = daily(company_ids=company, as_of=as_of, dry_run=dry_run, return_state=True)
+    state = daily(company_ids=company, as_of=as_of, dry_run=dry_run, now=now, return_state=True)
     summary = state.result(raise_on_failure=False)
     if state.is_failed():
         err.print(f"[red]the daily run failed: {summary}[/red]")
@@ -203,6 +203,25 @@ def inbound(from_file: Annotated[Path, typer.Option("--from-file", help="JSON Li
     console.print(f"{report.replies} replies, {report.opted_out} opted out")
     for reject in report.rejects:
         err.print(f"  skipped {reject}")
+
+
+@app.command("retention")
+def retention_command(
+    days: Annotated[int | None, typer.Option("--days", help="Retention in days (default 90).")] = None,
+) -> None:
+    """Anonymise message texts and phone numbers older than the retention period (idempotent)."""
+    from reactivation.retention import RetentionSettings, apply_retention
+
+    settings = RetentionSettings.from_env()
+    if days is not None:
+        settings = RetentionSettings(retention_days=days, lost_after_days=settings.lost_after_days)
+    with _connect(Settings.from_env()) as wh:
+        wh.ensure_tables()
+        report = apply_retention(wh, settings)
+    console.print(
+        f"anonymised {report.messages} messages, {report.clients} clients ({report.records} records)"
+        f" older than {settings.retention_days} days"
+    )
 
 
 optout_app = typer.Typer(help="Manage opt-outs by hand.", no_args_is_help=True)
@@ -256,22 +275,51 @@ def demo(
     as_of: AsOf = None,
     out: Annotated[Path, typer.Option(help="Where the generated JSON Lines files go.")] = Path("demo_data"),
 ) -> None:
-    """Generate demo salons, ingest them and run the whole daily flow on them with the `log` channel."""
+    """Replay five weeks of a campaign on generated salons: daily runs, deliveries, clients booking back.
+
+    The history ends 35 days before the as-of date; the daily flow runs then and two weeks later (with the `log`
+    channel), simulated clients answer (treated more often than the holdout), and a final refresh as of today
+    fills the outcome marts, so `reactivation report` has a funnel and an uplift to show.
+    """
+    from datetime import UTC, timedelta
+
     from reactivation import demo as demo_data
+    from reactivation.ingest import ingest, sources_from_objects
 
     settings = Settings.from_env()
-    day = _as_of(as_of) or date.today()
-    data = demo_data.generate(n_clients=clients, years=years, seed=seed, as_of=day)
+    today = _as_of(as_of) or date.today()
+    start = today - timedelta(days=35)
+    data = demo_data.generate(n_clients=clients, years=years, seed=seed, as_of=start)
     counts = data.write_jsonl(out)
-    console.print(f"generated {', '.join(f'{n} {f}' for f, n in counts.items())} into {out}/")
+    console.print(f"generated {', '.join(f'{n} {f}' for f, n in counts.items())} into {out}/ (history until {start})")
     with _connect(settings) as wh:
         report = ingest_dir(wh, out)
     _print_ingest(report)
-    summary = _run_daily(day, dry_run=False, company=None)
+    deliver = _load_flow("deliver", "reactivation_deliver")
+    for week, run_day in enumerate((start, start + timedelta(days=14))):
+        morning = datetime.combine(run_day, datetime.min.time(), UTC) + timedelta(hours=7)
+        console.rule(f"daily run as of {run_day}")
+        summary = _run_daily(run_day, dry_run=False, company=None, now=morning)
+        deliver(now=morning + timedelta(days=1))
+        _print_run(summary)
+        with _connect(settings) as wh:
+            exposed = wh.query_df(
+                "select message_key, company_id, client_id, is_holdout, service_id, phone,"
+                " coalesce(sent_at, created_at) as exposed_at from reactivation_messages"
+                " where status in ('sent', 'suppressed') and as_of_date = %s",
+                [run_day],
+            ).to_dict("records")
+            answers = demo_data.simulate_bookings(exposed, data, until=morning + timedelta(days=14), seed=seed + week)
+            ingest(wh, sources_from_objects(records=answers), "demo:answers")
+        console.print(f"{len(answers)} clients booked back after the run of {run_day} (simulated)")
+    console.rule(f"refresh as of {today}")
+    _refresh(settings, today, False)
     with _connect(settings) as wh:
         overview.print_overview(wh, console)
-    _print_run(summary)
-    console.print(f"what was sent is in {os.environ.get('REACTIVATION_LOG_CHANNEL_PATH', 'outbox_log.jsonl')}")
+    console.print(
+        f"what was sent is in {os.environ.get('REACTIVATION_LOG_CHANNEL_PATH', 'outbox_log.jsonl')};"
+        " `reactivation report` draws the outcomes"
+    )
 
 
 def main() -> None:

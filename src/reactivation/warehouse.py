@@ -75,6 +75,7 @@ RUNNER_TABLES: dict[str, str] = {
         phone text,
         deleted boolean,
         sms_not integer,
+        anonymised_at timestamptz,
         payload {json},
         _batch_id bigint not null,
         _loaded_at timestamptz not null,
@@ -95,6 +96,7 @@ RUNNER_TABLES: dict[str, str] = {
         create_date timestamptz,
         last_change_at timestamptz,
         invalid_fields text,
+        anonymised_at timestamptz,
         payload {json},
         _batch_id bigint not null,
         _loaded_at timestamptz not null,
@@ -154,6 +156,7 @@ RUNNER_TABLES: dict[str, str] = {
         claimed_by text,
         claimed_at timestamptz,
         send_started_at timestamptz,
+        anonymised_at timestamptz,
         unique (company_id, client_id, cycle_id, attempt)
     """,
     "reactivation_quality_reports": """

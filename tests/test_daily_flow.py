@@ -11,6 +11,7 @@ import pytest
 from reactivation import demo, optout
 from reactivation.cli import _load_flow
 from reactivation.ingest import ingest, sources_from_objects
+from reactivation.report import build_report
 from reactivation.schedule import SendWindow, is_sendable
 from reactivation.warehouse import Warehouse
 
@@ -105,6 +106,16 @@ def test_opted_out_clients_get_nothing_and_reruns_respect_cooldown_and_attempts(
     assert not opted_out & {r["client_id"] for r in final}
     holdout = {(r["client_id"], r["cycle_id"]): r["is_holdout"] for r in final if r["attempt"] == 1}
     assert all(holdout[(r["client_id"], r["cycle_id"])] == r["is_holdout"] for r in second)  # stable group
+
+    # the owner's report renders from what the runs left behind, every chart present
+    with Warehouse.connect(settings) as wh:
+        report = build_report(wh, flow_env.parent / "report")
+    assert set(report.charts) == {"funnel", "conversion_by_tone", "conversion_by_level", "conversion_by_variant",
+                                  "time_to_booking", "revenue", "due_pipeline"}  # fmt: skip
+    for chart in report.charts.values():
+        assert chart.read_bytes().startswith(b"\x89PNG") and chart.stat().st_size > 5000
+    html = report.html_path.read_text(encoding="utf-8")
+    assert html.count("data:image/png;base64,") >= 7 and "Салон «Лаванда»" in html
 
 
 def test_dry_run_writes_nothing(settings, flow_env) -> None:

@@ -205,6 +205,24 @@ def inbound(from_file: Annotated[Path, typer.Option("--from-file", help="JSON Li
         err.print(f"  skipped {reject}")
 
 
+@app.command()
+def report(
+    company: Annotated[int | None, typer.Option("--company", help="One company (default: all, pooled).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="First day to include, YYYY-MM-DD.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and the PNG charts.")] = Path("report"),
+) -> None:
+    """Write the outcomes report (HTML + PNG): funnel, uplift by tone/level/variant, time to booking, revenue."""
+    from reactivation.report import build_report
+
+    with _connect(Settings.from_env()) as wh:
+        try:
+            result = build_report(wh, out, company_id=company, since=_as_of(since))
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    console.print(f"report: {result.html_path} ({len(result.charts)} charts)")
+
+
 @app.command("retention")
 def retention_command(
     days: Annotated[int | None, typer.Option("--days", help="Retention in days (default 90).")] = None,

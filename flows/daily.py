@@ -7,13 +7,23 @@ and the run ends Failed (visibly), after the other companies went on.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 
 from prefect import flow, get_run_logger, task
 
-from reactivation import campaign, dbt, quality, retention
+from reactivation import campaign, dbt, quality, retention, yclients
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
+
+
+@task(retries=1, retry_delay_seconds=300)
+def sync_yclients(company_ids: list[int] | None) -> list[dict]:
+    """Read what changed in YClients since the last run (resumable); nothing to do without a partner token."""
+    if not yclients.YClientsSettings.from_env().partner_token:
+        return []
+    with Warehouse.connect() as wh:
+        return [asdict(report) for report in yclients.sync(wh, company_ids)]
 
 
 @task(retries=1, retry_delay_seconds=30)
@@ -76,17 +86,26 @@ def reactivation_daily(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> dict:
-    """Refresh → quality gate → select → compose → schedule → outbox → deliver what is due now → retention.
+    """YClients sync → refresh → quality gate → select → compose → schedule → outbox → deliver → retention.
 
     `now` fixes the run's clock (backfills, tests); by default it is the real time.
     """
     logger = get_run_logger()
     clock = now or datetime.now(UTC)
     run_id = uuid.uuid4().hex
+    synced = sync_yclients(company_ids)  # first: the refresh builds on what it loaded
+    sync_failed = [r["company_id"] for r in synced if r["error"]]
+    for report in synced:
+        if report["error"]:
+            logger.error("YClients sync failed for company %s: %s", report["company_id"], report["error"])
+        elif report["skipped_pages"]:
+            logger.warning("YClients company %s: malformed pages skipped: %s", report["company_id"],
+                           report["skipped_pages"])  # fmt: skip
     build = refresh_models(as_of)
     companies = choose_companies(company_ids)
     gates = run_quality_gate(companies, run_id, dry_run)
-    passed = [g.company_id for g in gates if g.success]
+    # a company whose sync failed may miss today's opt-outs: it is held like a failed gate
+    passed = [g.company_id for g in gates if g.success and g.company_id not in sync_failed]
     for gate in gates:
         if not gate.success:
             logger.error("quality gate failed for company %s: %s", gate.company_id, ", ".join(gate.failed_checks))
@@ -96,6 +115,7 @@ def reactivation_daily(
         "dbt": build,
         "companies": companies,
         "gate_failed": [g.company_id for g in gates if not g.success],
+        "sync_failed": sync_failed,
         "dry_run": dry_run,
         **plan.counts(),
     }
@@ -107,6 +127,8 @@ def reactivation_daily(
     logger.info("daily run %s: %s", run_id, {k: v for k, v in summary.items() if k != "samples"})
     if summary["gate_failed"]:
         raise RuntimeError(f"quality gate failed for companies {summary['gate_failed']}; their messages were held")
+    if sync_failed:
+        raise RuntimeError(f"YClients sync failed for companies {sync_failed}; their messages were held")
     return summary
 
 

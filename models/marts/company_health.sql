@@ -23,6 +23,10 @@ raw_records as (
     select * from {{ source('yclients', 'raw_yclients_records') }}
 ),
 
+sync_cursors as (
+    select * from {{ source('yclients', 'raw_sync_cursors') }}
+),
+
 active as (
     select
         intervals.company_id,
@@ -52,10 +56,30 @@ record_counts as (
     group by company_id
 ),
 
-loads as (
-    select company_id, max(_loaded_at) as last_loaded_at
+record_loads as (
+    select company_id, max(_loaded_at) as loaded_at
     from raw_records
     group by company_id
+),
+
+-- a quiet day loads no record, but a complete API sync still proves the data is current
+completed_syncs as (
+    select company_id, max(updated_at) as synced_at
+    from sync_cursors
+    where entity = 'records'
+    group by company_id
+),
+
+loads as (
+    select
+        record_loads.company_id,
+        case
+            when completed_syncs.synced_at > record_loads.loaded_at then completed_syncs.synced_at
+            else record_loads.loaded_at
+        end as last_loaded_at
+    from record_loads
+    left join completed_syncs
+        on completed_syncs.company_id = record_loads.company_id
 ),
 
 final as (

@@ -70,10 +70,30 @@ def _refresh(settings: Settings, as_of: date | None, full_refresh: bool) -> None
 
 @app.command()
 def ingest(
-    from_dir: Annotated[Path, typer.Option("--from-dir", help="Folder with companies/services/clients/records.jsonl")],
+    from_dir: Annotated[
+        Path | None, typer.Option("--from-dir", help="Folder with companies/services/clients/records.jsonl")
+    ] = None,
+    from_yclients: Annotated[
+        bool, typer.Option("--from-yclients", help="Read the YClients REST API (YCLIENTS_* settings).")
+    ] = False,
+    company: Annotated[
+        list[int] | None,
+        typer.Option("--company", help="YClients company id (repeatable; default REACTIVATION_YCLIENTS_COMPANIES)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Where a first sync starts, YYYY-MM-DD (default: 10 years ago).")
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Forget the YClients cursors and read the whole history again.")
+    ] = False,
 ) -> None:
-    """Load YClients-shaped JSON Lines files into the raw tables (idempotent; bad lines reported and skipped)."""
+    """Load YClients data into the raw tables: JSON Lines files or the REST API (idempotent, resumable)."""
+    if (from_dir is None) == (not from_yclients):
+        raise typer.BadParameter("give either --from-dir DIR or --from-yclients", param_hint="--from-dir")
     settings = Settings.from_env()
+    if from_yclients:
+        _ingest_yclients(settings, company, _as_of(since), full)
+        return
     with _connect(settings) as wh:
         try:
             report = ingest_dir(wh, from_dir)
@@ -81,6 +101,24 @@ def ingest(
             err.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
     _print_ingest(report)
+
+
+def _ingest_yclients(settings: Settings, companies: list[int] | None, since: date | None, full: bool) -> None:
+    """Sync each company from the API; exit code 1 names the companies that failed, the others are loaded."""
+    from reactivation import yclients  # loaded only when asked for: it brings httpx, tenacity and the ingest
+
+    with _connect(settings) as wh:
+        try:
+            reports = yclients.sync(wh, companies, since, full)
+        except yclients.YClientsConfigError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    for report in reports:
+        (err if report.error else console).print(report.summary(), markup=False)
+        for note in report.warnings + [f"skipped, read again next run: {url}" for url in report.skipped_pages]:
+            err.print(f"  {note}", markup=False)
+    if any(report.error for report in reports):
+        raise typer.Exit(1)
 
 
 @app.command()

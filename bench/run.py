@@ -1,0 +1,277 @@
+"""`python -m bench`: the command line and the order of the steps for each engine and size."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from importlib.metadata import version
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from bench import report, steps
+from bench.report import FLOOR, FULL, MESSAGES, PANDAS, Row, size_lines
+from reactivation.settings import Settings
+from reactivation.warehouse import Warehouse
+
+AS_OF = date(2026, 11, 25)
+CHECKED_TABLES = ("due_clients", "reactivation_intervals")
+
+
+@dataclass
+class Run:
+    """What one invocation measured, and which checks failed."""
+
+    args: argparse.Namespace
+    work: Path
+    command: str
+    run_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M"))
+    rows: list[Row] = field(default_factory=list)
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, engine: str, size: str, step: str, result: steps.Result, notes: str = "") -> None:
+        row = Row(engine, size, step, result.get("seconds"), result.get("peak_mib"), notes)
+        row.run_at, row.command = self.run_at, self.command
+        self.rows.append(row)
+        print(f"{engine:>8} {size:>5}  {step:<28} {result.get('seconds', 0):9.2f} s  {notes}", flush=True)
+        for node in result.get("nodes", []):
+            self.nodes.append({"engine": engine, "size": size, "step": step, **node})
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--sizes", default="100k,1m", help="appointment-service rows, e.g. 100k,1m,10m (default 100k,1m)"
+    )
+    parser.add_argument("--engines", default="duckdb,postgres", help="duckdb and/or postgres")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent, help="folder for RESULTS.md and the CSVs")
+    parser.add_argument("--as-of", type=date.fromisoformat, default=AS_OF, help="as-of date of every refresh")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--shares", default="0.001,0.01", help="shares of records changed per incremental batch")
+    parser.add_argument("--templates", type=int, default=10_000, help="template messages to compose (0: skip)")
+    parser.add_argument("--ai-clients", type=int, default=100, help="clients to compose with AI (0: skip)")
+    parser.add_argument("--work-dir", type=Path, help="where DuckDB files and dbt artefacts go (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the warehouses (DuckDB files, PostgreSQL schemas)")
+    args = parser.parse_args(argv)
+    args.sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
+    args.engines = [e.strip().lower() for e in args.engines.split(",") if e.strip()]
+    args.shares = [float(s) for s in args.shares.split(",") if s.strip()]
+    unknown = set(args.engines) - set(report.ENGINES)
+    if unknown:
+        parser.error(f"unknown engine(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="reactivation-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    run = Run(args, work, command)
+    try:
+        for size in args.sizes:
+            for engine in args.engines:
+                try:
+                    bench_warehouse(run, engine, size)
+                except Exception as exc:  # one engine and size failing must not lose the others' results
+                    run.failures.append(f"{engine} {size}: {type(exc).__name__}: {exc}")
+                    run.add(engine, size, "failed", {}, f"{type(exc).__name__}: {exc}"[:500])
+                publish(run)  # after every pair, so a crash later on keeps what was measured
+        bench_messages(run)
+        publish(run)
+    finally:
+        if not (args.keep or args.work_dir):
+            shutil.rmtree(work, ignore_errors=True)
+    for failure in run.failures:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    print(f"results in {args.out / 'RESULTS.md'}")
+    return 1 if run.failures else 0
+
+
+def publish(run: Run) -> None:
+    report.write(run.args.out, run.rows, run.nodes, machine(run.args.engines))
+
+
+def share_label(share: float) -> str:
+    return f"{share * 100:g}%"
+
+
+def bench_warehouse(run: Run, engine: str, size: str) -> None:
+    """Every warehouse step for one engine and size, in a fresh warehouse."""
+    args, lines = run.args, size_lines(size)
+    settings = warehouse_settings(engine, size, run.work)
+    reset(settings)
+    dbt_dirs = (str(run.work / f"dbt-target-{engine}-{size}"), str(run.work / "dbt-logs"))
+
+    def dbt(step: str, command: list[str]) -> steps.Result:
+        result = steps.in_child(steps.dbt_step, settings, command, args.as_of, dbt_dirs)
+        run.add(engine, size, step, result, dbt_notes(result))
+        return result
+
+    loaded = steps.in_child(steps.generate_and_load, settings, lines, args.as_of, args.seed)
+    counts = loaded["counts"]
+    run.add(
+        engine,
+        size,
+        "generate",
+        {"seconds": loaded["generate_seconds"], "peak_mib": loaded["generate_peak_mib"]},
+        f"{counts['raw_yclients_record_services']:,} lines, {counts['raw_yclients_records']:,} records, "
+        f"{counts['raw_yclients_clients']:,} client cards, {counts['raw_yclients_companies']} companies",
+    )
+    run.add(
+        engine, size, "load", {"seconds": loaded["load_seconds"], "peak_mib": loaded["peak_mib"]}, load_notes(engine)
+    )
+    dbt("dbt seed", ["seed"])
+    dbt(FULL, ["run", "--full-refresh"])
+    for share in args.shares:
+        batch = steps.in_child(steps.load_changes, settings, share, args.as_of, args.seed)
+        counts = batch["counts"]
+        run.add(
+            engine,
+            size,
+            f"batch load {share_label(share)}",
+            batch,
+            f"batch {batch['batch_id']}: {counts['records']:,} records, {counts['lines']:,} lines",
+        )
+        dbt(f"incremental {share_label(share)}", ["run"])
+    check_incremental(run, engine, size, settings, dbt)
+    floor = steps.in_child(steps.floor_step, settings, args.as_of)
+    run.add(engine, size, FLOOR, floor, compared(run, floor, f"{FLOOR} {engine} {size}"))
+    pandas = steps.in_child(steps.pandas_step, settings, args.as_of)
+    notes = f"reading {pandas['read_seconds']:.2f} s; " + compared(run, pandas, f"{PANDAS} {engine} {size}")
+    run.add(engine, size, PANDAS, pandas, notes)
+    if not args.keep:
+        reset(settings, recreate=False)
+
+
+def check_incremental(run: Run, engine: str, size: str, settings: Settings, dbt: Any) -> None:
+    """Snapshot the incremental result, refresh fully, and require the same rows."""
+    with Warehouse.connect(settings) as wh:
+        for table in CHECKED_TABLES:
+            wh.execute(f"drop table if exists bench_snapshot_{table}")
+            wh.execute(f"create table bench_snapshot_{table} as select * from {table}")
+    dbt(f"{FULL} (after batches)", ["run", "--full-refresh"])
+    start = perf_counter()
+    with Warehouse.connect(settings) as wh:
+        diffs = {table: steps.table_diff(wh, f"bench_snapshot_{table}", table) for table in CHECKED_TABLES}
+        for table in CHECKED_TABLES:
+            wh.execute(f"drop table bench_snapshot_{table}")
+    seconds = perf_counter() - start
+    notes = "; ".join(
+        f"{table}: {compared(run, diff, f'incremental = full, {table}, {engine} {size}')}"
+        for table, diff in diffs.items()
+    )
+    run.add(engine, size, "check incremental = full", {"seconds": seconds}, notes)
+
+
+def compared(run: Run, diff: steps.Result, what: str) -> str:
+    """Describe a row comparison; a difference is recorded as a failure of the run."""
+    if diff["only_here"] == 0 and diff["only_expected"] == 0 and diff["rows"] == diff["expected_rows"]:
+        return f"{diff['rows']:,} rows, identical to the model"
+    run.failures.append(what)
+    return (
+        f"DIFFERENT: {diff['rows']:,} rows vs {diff['expected_rows']:,} in the model, "
+        f"{diff['only_here']:,} only here, {diff['only_expected']:,} only in the model"
+    )
+
+
+def dbt_notes(result: steps.Result, top: int = 3) -> str:
+    nodes = sorted(result["nodes"], key=lambda n: -n["seconds"])
+    total = sum(n["seconds"] for n in nodes)
+    slowest = ", ".join(f"{n['node']} {n['seconds']:.2f}" for n in nodes[:top])
+    notes = f"{len(nodes)} nodes, Σ {total:.2f} s; slowest: {slowest}"
+    cache = next((n for n in nodes if n["node"] == "appointments_cache"), None)
+    if cache and cache["rows_affected"] not in (None, -1):
+        notes += f"; appointments_cache rows affected {cache['rows_affected']:,}"
+    return notes
+
+
+def load_notes(engine: str) -> str:
+    if engine == "duckdb":
+        return "insert ... select from registered frames"
+    return "COPY FROM STDIN (CSV rendered by DuckDB, 8 MiB chunks) + ANALYZE"
+
+
+def bench_messages(run: Run) -> None:
+    args = run.args
+    if args.templates:
+        result = steps.in_child(steps.templates_step, args.templates)
+        run.add(MESSAGES, MESSAGES, f"templates {args.templates}", result, result["notes"])
+    if args.ai_clients:
+        result = steps.in_child(steps.ai_step, args.ai_clients, 15, 10)
+        run.add(MESSAGES, MESSAGES, f"AI {args.ai_clients} clients", result, result["notes"])
+
+
+def warehouse_settings(engine: str, size: str, work: Path) -> Settings:
+    """A DuckDB file in the work folder, or the PostgreSQL schema `bench_<size>`."""
+    base = Settings.from_env()
+    if engine == "duckdb":
+        return replace(base, target="duckdb", duckdb_path=work / f"bench_{size}.duckdb")
+    return replace(base, target="postgres", pg_schema=f"bench_{size.replace('.', '_')}")
+
+
+def reset(settings: Settings, recreate: bool = True) -> None:
+    """Throw the bench warehouse away (and start an empty one)."""
+    if settings.target == "duckdb":
+        for path in (settings.duckdb_path, settings.duckdb_path.with_name(settings.duckdb_path.name + ".wal")):
+            path.unlink(missing_ok=True)
+        return
+    with Warehouse.connect(settings) as wh:
+        wh.execute(f'drop schema if exists "{settings.pg_schema}" cascade')
+        if recreate:
+            wh.execute(f'create schema "{settings.pg_schema}"')
+
+
+def machine(engines: list[str]) -> dict[str, str]:
+    """Cores, memory and versions of what ran, for the report."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        limit, threads = con.execute("select current_setting('memory_limit'), current_setting('threads')").fetchone()
+    info = {
+        "CPUs (os.cpu_count())": str(os.cpu_count()),
+        "memory (/proc/meminfo MemTotal)": _mem_total(),
+        "load average at the end (1/5/15 min)": " / ".join(f"{v:.2f}" for v in os.getloadavg()),
+        "Python": platform.python_version(),
+        "DuckDB": f"{duckdb.__version__} (memory_limit {limit}, default 80 % of RAM; threads {threads})",
+        "dbt": ", ".join(f"{p} {version(p)}" for p in ("dbt-core", "dbt-duckdb", "dbt-postgres")),
+        "pandas / numpy": f"{version('pandas')} / {version('numpy')}",
+    }
+    if "postgres" in engines:
+        settings = _postgres_settings(Settings.from_env())
+        info["PostgreSQL"] = (
+            f"{settings['server_version']} on 127.0.0.1 (shared_buffers {settings['shared_buffers']}, "
+            f"work_mem {settings['work_mem']})"
+        )
+    return info
+
+
+def _postgres_settings(settings: Settings) -> dict[str, str]:
+    import psycopg
+
+    with psycopg.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        user=settings.pg_user,
+        password=settings.pg_password or None,
+        dbname=settings.pg_database,
+    ) as con:
+        return {
+            name: con.execute(f"show {name}").fetchone()[0] for name in ("server_version", "shared_buffers", "work_mem")
+        }
+
+
+def _mem_total() -> str:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return "unknown"

@@ -1,0 +1,300 @@
+"""The benchmark's steps. Each heavy one runs in a fresh spawned process (`in_child`), so the peak resident memory
+it reports (`ru_maxrss`, which only ever grows within a process) belongs to that step alone."""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import resource
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench import pandas_due
+from bench.generate import change_batch, generate
+from bench.load import connect, load_batch, load_history
+from reactivation.settings import PROJECT_DIR, Settings
+from reactivation.warehouse import Warehouse
+
+FLOOR_SQL = Path(__file__).with_name("floor_due_clients.sql")
+# PostgreSQL has no cross-column join statistics: it underestimates the records ⋈ lines join on (company_id,
+# record_id) ~50× and then every CTE built on it, and picks nested loops that rescan aggregates per row (20 s at
+# 100K instead of 0.4 s). Hand tuning turns nested loops off; the one left (keyword matching) then carries
+# PostgreSQL's disable_cost, which would trigger JIT compilation at full optimisation (~1 s), so JIT goes too.
+FLOOR_SESSION = {"postgres": ("set enable_nestloop = off", "set jit = off")}
+INT_COLUMNS = {"company_id", "client_id", "service_id", "interval_days", "interval_count", "days_since"}
+DATE_COLUMNS = {"last_visit_date", "cycle_id"}
+FLOAT_COLUMNS = {"overdue_ratio"}
+
+Result = dict[str, Any]
+
+
+def in_child(step: Callable[..., Result], *args: Any) -> Result:
+    """Run one step in a new process and return its result with `peak_mib`, the process's peak RSS."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_measured, step, *args).result()
+
+
+def _measured(step: Callable[..., Result], *args: Any) -> Result:
+    result = step(*args)
+    result["peak_mib"] = peak_mib()
+    return result
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# ---------- data
+
+
+def generate_and_load(settings: Settings, lines: int, as_of: date, seed: int) -> Result:
+    """Generate the history (numpy) and bulk-load it as ingest batch 1."""
+    start = perf_counter()
+    history = generate(lines, as_of, seed)
+    generated, generate_peak = perf_counter(), peak_mib()
+    with Warehouse.connect(settings) as wh:
+        wh.ensure_tables()
+    loader = connect(settings)
+    try:
+        loading = perf_counter()
+        counts = load_history(loader, history)
+        loaded = perf_counter()
+    finally:
+        loader.close()
+    return {
+        "generate_seconds": generated - start,
+        "generate_peak_mib": generate_peak,
+        "load_seconds": loaded - loading,
+        "counts": counts,
+    }
+
+
+def load_changes(settings: Settings, share: float, as_of: date, seed: int) -> Result:
+    """Write `share` of the records as a new ingest batch: a third new, a third changed, a third deleted."""
+    loader = connect(settings)
+    try:
+        records, max_id = (
+            int(v) for v in loader.query_df("select count(*), max(id) from raw_yclients_records").iloc[0]
+        )
+        batch_id = int(loader.scalar("select max(batch_id) from raw_ingest_batches")) + 1
+        changed_at = pd.Timestamp(loader.scalar("select max(last_change_at) from raw_yclients_records"))
+        rng = np.random.default_rng(seed + batch_id)
+        ids = pd.DataFrame({"id": rng.choice(max_id, max(3, round(share * records)), replace=False) + 1})
+        start = perf_counter()
+        loader.execute("drop table if exists _bench_ids")
+        loader.execute("create temp table _bench_ids (id bigint)")
+        loader.insert("_bench_ids", "select id from ids", {"ids": ids})
+        sample = loader.query_df(
+            "select company_id, id, client_id, client_name, client_phone, staff_id, visit_at, attendance, deleted,"
+            " visit_id, create_date, last_change_at from raw_yclients_records"
+            " where id in (select id from _bench_ids) order by id"
+        )
+        sample_lines = loader.query_df(
+            "select company_id, record_id, position, service_id, title, cost, first_cost, amount"
+            " from raw_yclients_record_services where record_id in (select id from _bench_ids)"
+        )
+        services = loader.query_df("select company_id, id, title from raw_yclients_services")
+        batch = change_batch(
+            sample.iloc[rng.permutation(len(sample))],
+            sample_lines,
+            services,
+            max_id + 1,
+            _utc(changed_at) + pd.Timedelta(minutes=1),
+            as_of,
+            seed + batch_id,
+        )
+        counts = load_batch(loader, batch, batch_id)
+        return {"seconds": perf_counter() - start, "batch_id": batch_id, "counts": counts}
+    finally:
+        loader.close()
+
+
+def _utc(moment: pd.Timestamp) -> pd.Timestamp:
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+
+
+# ---------- dbt
+
+
+def dbt_step(settings: Settings, args: list[str], as_of: date, dbt_dirs: tuple[str, str]) -> Result:
+    """One dbt command through the project's runner; wall time and each node's time and rows affected."""
+    from reactivation.dbt import run_dbt
+
+    target_path, log_path = dbt_dirs
+    start = perf_counter()
+    outcome = run_dbt(
+        [*args, "--target-path", target_path, "--log-path", log_path], settings, {"as_of_date": as_of.isoformat()}
+    )
+    seconds = perf_counter() - start
+    nodes = [
+        {
+            "node": result.node.name,
+            "seconds": float(result.execution_time or 0.0),
+            "rows_affected": (result.adapter_response or {}).get("rows_affected"),
+        }
+        for result in outcome.raw.results
+    ]
+    return {"seconds": seconds, "nodes": nodes}
+
+
+# ---------- baselines
+
+
+def floor_step(settings: Settings, as_of: date) -> Result:
+    """The hand-written floor query into a temporary table, then compared with `due_clients` row for row."""
+    sql = FLOOR_SQL.read_text(encoding="utf-8").format(as_of=as_of.isoformat())
+    with Warehouse.connect(settings) as wh:
+        _require_empty_runner_tables(wh)
+        for statement in FLOOR_SESSION.get(settings.target, ()):
+            wh.execute(statement)
+        wh.execute("drop table if exists bench_floor")
+        start = perf_counter()
+        wh.execute(f"create temp table bench_floor as {sql}")
+        seconds = perf_counter() - start
+        diff = table_diff(wh, "bench_floor", "due_clients", pandas_due.COLUMNS)
+    return {"seconds": seconds, **diff}
+
+
+def pandas_step(settings: Settings, as_of: date) -> Result:
+    """Read the raw tables into pandas and compute `due_clients` there; compared with the model afterwards."""
+    start = perf_counter()
+    raw = pandas_due.read_raw(settings)
+    read = perf_counter()
+    due = pandas_due.due_clients(raw, as_of)
+    seconds = perf_counter() - start
+    with Warehouse.connect(settings) as wh:
+        expected = wh.query_df(f"select {', '.join(pandas_due.COLUMNS)} from due_clients")
+    return {"seconds": seconds, "read_seconds": read - start, **frame_diff(due, expected)}
+
+
+def _require_empty_runner_tables(wh: Warehouse) -> None:
+    """The floor and pandas leave out cooldown, attempts and the opt-out table: only right while they are empty."""
+    for table in ("reactivation_opt_outs", "reactivation_messages"):
+        if wh.fetchone(f"select count(*) from {table}")[0]:
+            raise RuntimeError(f"{table} is not empty; the floor query assumes it is")
+
+
+def table_diff(wh: Warehouse, left: str, right: str, columns: list[str] | None = None) -> Result:
+    """Row counts of two tables and how many rows each has that the other lacks (as multisets)."""
+    cols = ", ".join(columns) if columns else "*"
+
+    def missing(a: str, b: str) -> int:
+        return wh.fetchone(f"select count(*) from (select {cols} from {a} except all select {cols} from {b}) as d")[0]
+
+    return {
+        "rows": wh.fetchone(f"select count(*) from {left}")[0],
+        "expected_rows": wh.fetchone(f"select count(*) from {right}")[0],
+        "only_here": missing(left, right),
+        "only_expected": missing(right, left),
+    }
+
+
+def frame_diff(frame: pd.DataFrame, expected: pd.DataFrame) -> Result:
+    """`table_diff` for pandas frames, after writing every value the same way (types differ by engine)."""
+    here, there = _canonical(frame), _canonical(expected)
+    merged = here.merge(there, how="outer", indicator=True)
+    return {
+        "rows": len(frame),
+        "expected_rows": len(expected),
+        "only_here": int((merged["_merge"] == "left_only").sum()),
+        "only_expected": int((merged["_merge"] == "right_only").sum()),
+    }
+
+
+def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({c: [_text(c, v) for v in frame[c]] for c in pandas_due.COLUMNS})
+
+
+def _text(column: str, value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if column in INT_COLUMNS:
+        return str(int(value))
+    if column in DATE_COLUMNS:
+        return pd.Timestamp(value).date().isoformat()
+    if column in FLOAT_COLUMNS:
+        return f"{float(value):.12g}"
+    return str(value)
+
+
+# ---------- messages
+
+
+def templates_step(count: int) -> Result:
+    """Compose `count` messages without a Gemini key: Jinja2 templates only."""
+    from reactivation.messages import ComposeSettings, compose_messages
+
+    requests = _message_requests(count)
+    start = perf_counter()
+    _, stats = compose_messages(requests, ComposeSettings())
+    seconds = perf_counter() - start
+    return {"seconds": seconds, "notes": f"{stats.template} template texts, {count / seconds:,.0f} per second"}
+
+
+def ai_step(count: int, requests_per_minute: int, clients_per_request: int) -> Result:
+    """Compose `count` messages through the real google-genai client against a loopback `generateContent` server,
+    under the real rate limiter."""
+    from reactivation.messages import ComposeSettings, compose_messages
+
+    requests = _message_requests(count)
+    with _gemini_server()() as server:
+        settings = ComposeSettings(
+            gemini_api_key="bench-key",
+            gemini_base_url=server.base_url,
+            requests_per_minute=requests_per_minute,
+            clients_per_request=clients_per_request,
+        )
+        start = perf_counter()
+        _, stats = compose_messages(requests, settings)
+        seconds = perf_counter() - start
+    notes = (
+        f"{stats.ai} by AI, fallbacks {stats.fallbacks or 'none'}, {stats.requests} requests "
+        f"({clients_per_request} clients each, limit {requests_per_minute}/min), "
+        f"{count / seconds * 60:,.0f} clients per minute"
+    )
+    return {"seconds": seconds, "notes": notes}
+
+
+def _gemini_server() -> type:
+    """`tests/gemini_server.py`'s GeminiServer, loaded from its file (tests/ is not an installed package)."""
+    spec = importlib.util.spec_from_file_location("bench_gemini_server", PROJECT_DIR / "tests" / "gemini_server.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
+    spec.loader.exec_module(module)
+    return module.GeminiServer
+
+
+def _message_requests(count: int) -> list:
+    from reactivation.messages import TONES, VARIANTS, MessageRequest
+
+    people = (
+        ("ru", "Анна Смирнова", "Женская стрижка", "Салон «Лаванда»"),
+        ("en", "Emma Jones", "Gel manicure", "Bloom Beauty Bar"),
+        ("ru", None, "Педикюр", "Барбершоп «Топор»"),
+        ("en", "Oliver Brown", "Men's haircut", "Lavender Hair & Beauty"),
+    )
+    requests = []
+    for i in range(count):
+        locale, name, service, company = people[i % len(people)]
+        requests.append(
+            MessageRequest(
+                message_key=f"bench:{i}",
+                locale=locale,
+                tone=TONES[i % len(TONES)],
+                variant=VARIANTS[i // len(TONES) % len(VARIANTS)],
+                client_name=name,
+                service_title=service,
+                company_name=company,
+                days_since=30 + i % 300,
+                booking_url="https://n101.yclients.com" if i % 5 else None,
+            )
+        )
+    return requests

@@ -18,8 +18,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .loopback import BackgroundServer
 
 PATH = re.compile(r"^/(v1|v1beta)/models/(?P<model>[^/:]+):generateContent$")
 CLIENTS_BLOCK = re.compile(r"```json\n(.*?)\n```", re.DOTALL)
@@ -43,8 +45,8 @@ class RecordedRequest:
         return json.loads(match.group(1)) if match else []
 
 
-class GeminiServer:
-    """ThreadingHTTPServer on 127.0.0.1 (a free port) in a background thread; use as a context manager."""
+class GeminiServer(BackgroundServer):
+    """The Gemini `generateContent` endpoint on loopback, scriptable per request; use as a context manager."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -53,30 +55,22 @@ class GeminiServer:
         self._script: deque[str] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="gemini-server", daemon=True
-        )
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.root_url
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     def script(self, *behaviours: str) -> None:
         """Queue behaviours for the next requests, in order."""
         with self._lock:
             self._script.extend(behaviours)
 
-    def __enter__(self) -> GeminiServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+    def stop(self) -> None:
+        self._stopping.set()  # releases requests parked by the `slow` behaviour
+        super().stop()
 
     def handle(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         """Status, extra headers and body for one request."""

@@ -39,11 +39,13 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 
 import httpx
 
 from reactivation.channels import verify_signature
+
+from .loopback import BackgroundServer
 
 Reply = tuple[int, dict[str, Any], dict[str, str]]  # status, JSON body, extra headers
 
@@ -56,41 +58,31 @@ class Recorded(NamedTuple):
     body: Any
 
 
-class _LoopbackServer:
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = False  # so server_close() joins requests still in progress
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timed out) before a delayed answer is expected; anything else is reported."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _LoopbackServer(BackgroundServer):
     """Serving, recording and delays; subclasses decide the answer in `_reply`."""
+
+    server_class = _QuietServer
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.delays: list[float] = []
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None, "start() the server first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.root_url
 
-    def start(self) -> Self:
-        self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; waits for requests still in progress (including their delays)."""
-        if self._httpd is not None and self._thread is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._thread.join()
-            self._httpd = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     def _receive(self, path: str, headers: httpx.Headers, raw: bytes) -> tuple[Reply, float]:
         """Record the request, decide the answer, and take the next queued delay."""
@@ -105,15 +97,6 @@ class _LoopbackServer:
 
     def _reply(self, path: str, headers: httpx.Headers, raw: bytes, body: Any) -> Reply:
         raise NotImplementedError
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = False  # so server_close() joins requests still in progress
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (timed out) before a delayed answer is expected; anything else is reported."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 def _handler_for(owner: _LoopbackServer) -> type[BaseHTTPRequestHandler]:

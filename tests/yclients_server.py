@@ -25,12 +25,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from reactivation.demo import DemoData
+
+from .loopback import BackgroundServer
 
 PREFIX = "/api/v1"
 COUNTRY_NAMES = {"RU": "Россия", "GB": "Великобритания", "DE": "Германия", "US": "США"}
@@ -84,7 +86,7 @@ class _Fault:
     replies: list[Reply]
 
 
-class FakeYClients:
+class FakeYClients(BackgroundServer):
     """The API over a mutable copy of the demo data, with scriptable faults and a request log."""
 
     def __init__(
@@ -110,34 +112,14 @@ class FakeYClients:
         self.log: list[Logged] = []
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---------- lifecycle
     @property
     def base_url(self) -> str:
-        assert self._httpd is not None, "start() the server first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}{PREFIX}"
+        return self.root_url + PREFIX
 
-    def start(self) -> Self:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None and self._thread is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._thread.join()
-            self._httpd = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     # ---------- scripting and inspection
     def fail(self, method: str, path: str, replies: list[Reply], page: int | None = None) -> None:

@@ -264,12 +264,10 @@ def ai_step(count: int, requests_per_minute: int, clients_per_request: int) -> R
 
 
 def _gemini_server() -> type:
-    """`tests/gemini_server.py`'s GeminiServer, loaded from its file (tests/ is not an installed package)."""
-    spec = importlib.util.spec_from_file_location("bench_gemini_server", PROJECT_DIR / "tests" / "gemini_server.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
-    spec.loader.exec_module(module)
-    return module.GeminiServer
+    """`tests/gemini_server.py`'s GeminiServer: the repository's tests folder is a package, not installed."""
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    return importlib.import_module("tests.gemini_server").GeminiServer
 
 
 def _message_requests(count: int) -> list:

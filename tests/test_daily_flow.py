@@ -141,3 +141,20 @@ def test_failed_quality_gate_holds_that_company_and_fails_the_run_visibly(settin
         reports = dict(wh.fetchall("select company_id, failed_checks from reactivation_quality_reports"))
     assert "expect_column_values_to_be_between(hours_since_load)" in reports[102]
     assert reports[101] == "" and reports[103] == ""
+
+
+def test_max_messages_per_run_caps_each_company_and_rule_vars_come_from_the_environment(
+    settings, flow_env, monkeypatch
+) -> None:
+    load(settings, demo.generate(n_clients=150, years=2, seed=4, as_of=AS_OF))
+    monkeypatch.setenv("REACTIVATION_DBT_VARS", '{"max_messages_per_run": 4, "holdout_percent": 0}')
+    summary = _load_flow("daily", "reactivation_daily")(as_of=AS_OF.isoformat(), now=NOON)
+    rows = outbox(settings)
+    per_company = {c: sum(r["company_id"] == c for r in rows) for c in {r["company_id"] for r in rows}}
+    assert per_company == {101: 4, 102: 4, 103: 4} and summary["holdout"] == 0
+    with Warehouse.connect(settings) as wh:  # the four most overdue of each company went first
+        ranks = wh.fetchall(
+            "select count(*) from message_candidates c join reactivation_messages m using (message_key)"
+            " where c.priority_rank > 4"
+        )
+    assert ranks == [(0,)]

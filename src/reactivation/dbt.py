@@ -63,7 +63,15 @@ def profiles_dir() -> Path:
 
 
 def dbt_vars(as_of: date | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    values: dict[str, Any] = dict(extra or {})
+    """Vars for a run: `REACTIVATION_DBT_VARS` (a JSON object overriding any rule's var), then `extra`, then as-of."""
+    configured = os.environ.get("REACTIVATION_DBT_VARS", "").strip()
+    try:
+        values: dict[str, Any] = json.loads(configured) if configured else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"REACTIVATION_DBT_VARS is not a JSON object: {exc.msg}") from None
+    if not isinstance(values, dict):
+        raise ValueError('REACTIVATION_DBT_VARS must be a JSON object like {"max_messages_per_run": 50}')
+    values.update(extra or {})
     if as_of is not None:
         values["as_of_date"] = as_of.isoformat()
     return values

@@ -74,3 +74,17 @@ def prefect_server() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001 - pytest's hook
+    """Say how many tests ran on each engine, so a run shows both were exercised."""
+    counts: dict[str, dict[str, int]] = {engine: {} for engine in ENGINES}
+    for outcome in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for engine in ENGINES:
+                if f"[{engine}" in report.nodeid or f"-{engine}]" in report.nodeid or f"-{engine}-" in report.nodeid:
+                    counts[engine][outcome] = counts[engine].get(outcome, 0) + 1
+    line = "; ".join(
+        f"{engine}: " + (", ".join(f"{n} {o}" for o, n in sorted(c.items())) or "none") for engine, c in counts.items()
+    )
+    terminalreporter.write_line(f"warehouse tests by engine: {line}")

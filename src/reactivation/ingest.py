@@ -23,6 +23,7 @@ from reactivation.warehouse import Warehouse
 
 ENTITY_FILES = ("companies", "services", "clients", "records")
 DEFAULT_TIMEZONE = "Europe/Moscow"
+ANALYZE_AFTER_ROWS = 10_000  # PostgreSQL: batches at least this large refresh the raw tables' statistics
 
 
 @dataclass
@@ -348,6 +349,13 @@ def ingest(
             "update raw_ingest_batches set finished_at = %s, summary = %s where batch_id = %s",
             [datetime.now(UTC), json.dumps(report.summary()), batch_id],
         )
+    if wh.engine == "postgres" and sum(report.loaded.values()) >= ANALYZE_AFTER_ROWS:
+        # a large load skews the planner's row estimates for the next refresh: refresh the statistics now
+        for entity, loaded in report.loaded.items():
+            if loaded:
+                wh.execute(f"analyze {_TABLES[entity]}")
+        if report.loaded.get("records"):
+            wh.execute("analyze raw_yclients_record_services")
     return report
 
 

@@ -118,11 +118,7 @@ class PostgresLoader(Loader):
 
         super().__init__(settings)
         self.con = psycopg.connect(
-            host=settings.pg_host,
-            port=settings.pg_port,
-            user=settings.pg_user,
-            password=settings.pg_password or None,
-            dbname=settings.pg_database,
+            **settings.pg_connection_args(),
             autocommit=True,
         )
         self.con.execute(f'set search_path to "{settings.pg_schema}"')

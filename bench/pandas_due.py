@@ -84,11 +84,7 @@ def read_raw(settings: Settings) -> Raw:
             frames = {name: con.execute(sql).df() for name, (sql, _) in QUERIES.items()}
     else:
         with psycopg.connect(
-            host=settings.pg_host,
-            port=settings.pg_port,
-            user=settings.pg_user,
-            password=settings.pg_password or None,
-            dbname=settings.pg_database,
+            **settings.pg_connection_args(),
         ) as con:
             con.execute(f'set search_path to "{settings.pg_schema}"')
             frames = {name: _copy_frame(con, sql, text) for name, (sql, text) in QUERIES.items()}

@@ -259,11 +259,7 @@ def _postgres_settings(settings: Settings) -> dict[str, str]:
     import psycopg
 
     with psycopg.connect(
-        host=settings.pg_host,
-        port=settings.pg_port,
-        user=settings.pg_user,
-        password=settings.pg_password or None,
-        dbname=settings.pg_database,
+        **settings.pg_connection_args(),
     ) as con:
         return {
             name: con.execute(f"show {name}").fetchone()[0] for name in ("server_version", "shared_buffers", "work_mem")

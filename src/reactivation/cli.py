@@ -178,7 +178,7 @@ def docs() -> None:
     console.print(f"docs written to {settings.project_dir / 'target' / 'index.html'}")
 
 
-def _load_flow(module: str, name: str):  # noqa: ANN202 - a Prefect Flow
+def load_flow(module: str, name: str):  # noqa: ANN202 - a Prefect Flow
     """Flows live in the repository's flows/ folder (composition only); load one by file path."""
     import importlib.util
 
@@ -204,7 +204,7 @@ def _print_run(summary: dict) -> None:
 
 
 def _run_daily(as_of: date | None, dry_run: bool, company: list[int] | None, now: datetime | None = None) -> dict:
-    daily = _load_flow("daily", "reactivation_daily")
+    daily = load_flow("daily", "reactivation_daily")
     state = daily(company_ids=company, as_of=as_of, dry_run=dry_run, now=now, return_state=True)
     summary = state.result(raise_on_failure=False)
     if state.is_failed():
@@ -226,7 +226,7 @@ def run(
 @app.command()
 def deliver() -> None:
     """Send the outbox messages whose scheduled time has come (what the 15-minute deployment runs)."""
-    flow = _load_flow("deliver", "reactivation_deliver")
+    flow = load_flow("deliver", "reactivation_deliver")
     console.print(f"delivery: {flow()}")
 
 
@@ -351,7 +351,7 @@ def demo(
     with _connect(settings) as wh:
         report = ingest_dir(wh, out)
     _print_ingest(report)
-    deliver = _load_flow("deliver", "reactivation_deliver")
+    deliver = load_flow("deliver", "reactivation_deliver")
     for week, run_day in enumerate((start, start + timedelta(days=14))):
         morning = datetime.combine(run_day, datetime.min.time(), UTC) + timedelta(hours=7)
         console.rule(f"daily run as of {run_day}")

@@ -44,6 +44,16 @@ class Settings:
         """Schema holding raw tables, models and runner tables alike."""
         return "main" if self.target == "duckdb" else self.pg_schema
 
+    def pg_connection_args(self) -> dict[str, object]:
+        """Keyword arguments for `psycopg.connect` (the password only when one is set)."""
+        return {
+            "host": self.pg_host,
+            "port": self.pg_port,
+            "user": self.pg_user,
+            "password": self.pg_password or None,
+            "dbname": self.pg_database,
+        }
+
     def describe(self) -> str:
         """Where the warehouse lives, without secrets."""
         if self.target == "duckdb":

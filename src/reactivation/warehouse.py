@@ -201,11 +201,7 @@ class Warehouse:
 
         try:
             con = psycopg.connect(
-                host=settings.pg_host,
-                port=settings.pg_port,
-                user=settings.pg_user,
-                password=settings.pg_password or None,
-                dbname=settings.pg_database,
+                **settings.pg_connection_args(),
                 connect_timeout=5,
                 autocommit=True,
             )

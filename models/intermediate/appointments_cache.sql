@@ -7,7 +7,7 @@
         incremental_strategy='delete+insert',
         unique_key=['company_id', 'record_id', 'service_id'],
         on_schema_change='fail',
-        pre_hook="{{ delete_changed_records_from_cache() }}",
+        pre_hook="{{ delete_rows_of_changed_records() }}",
         post_hook="{{ refresh_cache_categories() }}",
         indexes=[
             {'columns': ['company_id', 'record_id']},
@@ -20,7 +20,7 @@
 with records as (
     select * from {{ ref('stg_yclients__records') }}
     {% if is_incremental() %}
-    where batch_id > (select coalesce(max(batch_id), 0) from {{ this }})
+    where batch_id > {{ batch_watermark() }}
     {% endif %}
 ),
 

@@ -23,3 +23,41 @@
     )
     {%- endif -%}
 {%- endmacro %}
+
+{#- The (company, client, service) keys whose visit history changed since this model was built, read from the
+    `int_visit_key_changes` log. Per-key models recompute exactly these keys. -#}
+{% macro changed_visit_keys() -%}
+    select distinct company_id, client_id, service_id
+    from {{ ref('int_visit_key_changes') }}
+    where batch_id > {{ batch_watermark() }}
+{%- endmacro %}
+
+{#- Before an incremental run of a per-key model: drop the rows of every changed key, so a key whose visits
+    all disappeared (deleted, moved to another client) goes too; delete+insert then writes the rest. -#}
+{% macro delete_changed_visit_keys() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where exists (
+        select 1
+        from {{ ref('int_visit_key_changes') }} as changed
+        where changed.company_id = {{ this }}.company_id
+            and changed.client_id = {{ this }}.client_id
+            and changed.service_id = {{ this }}.service_id
+            and changed.batch_id > {{ batch_watermark() }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The shared config of the per-key visit models: delete+insert by key after dropping changed keys; the
+    dependency on the log is declared here because the hook and the incremental branch are where it is read. -#}
+{% macro per_visit_key_incremental_config(indexes=[]) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['company_id', 'client_id', 'service_id'],
+        on_schema_change='fail',
+        pre_hook="{{ delete_changed_visit_keys() }}",
+        indexes=[{'columns': ['company_id', 'client_id', 'service_id']}] + indexes,
+    ) }}
+-- depends_on: {{ ref('int_visit_key_changes') }}
+{%- endmacro %}

@@ -15,6 +15,11 @@ from .conftest import AS_OF, run_models
 
 TABLES = {
     "appointments_cache": ["company_id", "record_id", "service_id"],
+    "int_visits": ["company_id", "client_id", "service_id", "visit_date"],
+    "int_visit_intervals": ["company_id", "client_id", "service_id", "visit_date"],
+    "int_visit_history": ["company_id", "client_id", "service_id"],
+    "int_intervals_personal": ["company_id", "client_id", "service_id"],
+    "int_intervals_service": ["company_id", "service_id"],
     "reactivation_intervals": ["company_id", "client_id", "service_id"],
     "due_clients": ["company_id", "client_id"],
     "due_client_exclusions": ["company_id", "client_id", "reason"],
@@ -77,7 +82,8 @@ def test_incremental_refresh_after_new_changed_and_deleted_records_equals_full_r
             sources_from_objects(companies=data.companies, services=data.services, clients=data.clients, records=first),
             "batch-1",
         )
-    run_models(settings)
+    # the first build is six weeks earlier: the incremental run must also move the as-of date correctly
+    run_models(settings, as_of=AS_OF - timedelta(days=42))
 
     # a re-categorised service must reach old cache rows too
     renamed = next(s for s in services if "onsult" in s["title"] or "Консультац" in s["title"])
@@ -96,6 +102,20 @@ def test_incremental_refresh_after_new_changed_and_deleted_records_equals_full_r
     run_models(settings, full_refresh=True)
     with Warehouse.connect(settings) as wh:
         full = snapshot(wh)
+    assert_same(incremental, full)
+
+    # replaying a past date on the incremental tables equals a full refresh at that date
+    replay = AS_OF - timedelta(days=150)
+    run_models(settings, as_of=replay)
+    with Warehouse.connect(settings) as wh:
+        incremental = snapshot(wh)
+    run_models(settings, as_of=replay, full_refresh=True)
+    with Warehouse.connect(settings) as wh:
+        full = snapshot(wh)
+    assert_same(incremental, full)
+
+
+def assert_same(incremental: dict[str, pd.DataFrame], full: dict[str, pd.DataFrame]) -> None:
     for table in TABLES:
         assert len(full[table]) > 0, table
         pd.testing.assert_frame_equal(incremental[table], full[table], obj=table)

@@ -1,6 +1,7 @@
 {#- One row per company, record and service line: the appointment history every rule reads.
     Incremental: only records written by ingest batches newer than the cache are read; their old rows are
     deleted first (a record may have lost a service or become unusable), then their current rows inserted. -#}
+-- depends_on: {{ ref('int_visit_key_changes') }} (that log reads this table's rows before they change)
 {{
     config(
         materialized='incremental',

@@ -1,52 +1,105 @@
-{#- One row per company, client and service with at least one visit: the visit history summary and the
-    median of the client's own valid intervals. -#}
-with visits as (
+{#- One row per company, client and service with at least one visit before the as-of date: the visit history
+    summary and the median of the client's own valid intervals up to that date.
+
+    A pass over one row per key: keys whose whole history lies before the as-of date take int_visit_history
+    as it is; only keys with visits on or after it (today's visits in a daily run, more when a past date is
+    replayed) are summarised again from their visits before the date. -#}
+with history as (
+    select * from {{ ref('int_visit_history') }}
+),
+
+visits as (
     select * from {{ ref('int_visits') }}
 ),
 
 intervals as (
     select * from {{ ref('int_visit_intervals') }}
-    where is_valid
 ),
 
-visit_summary as (
+companies as (
+    select * from {{ ref('int_companies_as_of') }}
+),
+
+settled as (
     select
-        company_id,
-        client_id,
-        service_id,
+        history.company_id,
+        history.client_id,
+        history.service_id,
+        history.visit_count,
+        history.first_visit_date,
+        history.last_visit_date,
+        history.valid_interval_count,
+        history.median_interval_days
+    from history
+    inner join companies
+        on companies.company_id = history.company_id
+    where history.last_visit_date < companies.as_of_date
+),
+
+straddling as (
+    select history.company_id, history.client_id, history.service_id, companies.as_of_date
+    from history
+    inner join companies
+        on companies.company_id = history.company_id
+    where history.first_visit_date < companies.as_of_date
+        and history.last_visit_date >= companies.as_of_date
+),
+
+straddling_visits as (
+    select
+        straddling.company_id,
+        straddling.client_id,
+        straddling.service_id,
         count(*) as visit_count,
-        min(visit_date) as first_visit_date,
-        max(visit_date) as last_visit_date
-    from visits
-    group by company_id, client_id, service_id
+        min(visits.visit_date) as first_visit_date,
+        max(visits.visit_date) as last_visit_date
+    from straddling
+    inner join visits
+        on visits.company_id = straddling.company_id
+        and visits.client_id = straddling.client_id
+        and visits.service_id = straddling.service_id
+    where visits.visit_date < straddling.as_of_date
+    group by straddling.company_id, straddling.client_id, straddling.service_id
 ),
 
-interval_summary as (
+straddling_intervals as (
     select
-        company_id,
-        client_id,
-        service_id,
+        straddling.company_id,
+        straddling.client_id,
+        straddling.service_id,
         count(*) as valid_interval_count,
-        {{ median('interval_days') }} as median_interval_days
-    from intervals
-    group by company_id, client_id, service_id
+        {{ median('intervals.interval_days') }} as median_interval_days
+    from straddling
+    inner join intervals
+        on intervals.company_id = straddling.company_id
+        and intervals.client_id = straddling.client_id
+        and intervals.service_id = straddling.service_id
+    where intervals.is_valid
+        and intervals.visit_date < straddling.as_of_date
+    group by straddling.company_id, straddling.client_id, straddling.service_id
+),
+
+cut_at_as_of as (
+    select
+        straddling_visits.company_id,
+        straddling_visits.client_id,
+        straddling_visits.service_id,
+        straddling_visits.visit_count,
+        straddling_visits.first_visit_date,
+        straddling_visits.last_visit_date,
+        coalesce(straddling_intervals.valid_interval_count, 0) as valid_interval_count,
+        straddling_intervals.median_interval_days
+    from straddling_visits
+    left join straddling_intervals
+        on straddling_intervals.company_id = straddling_visits.company_id
+        and straddling_intervals.client_id = straddling_visits.client_id
+        and straddling_intervals.service_id = straddling_visits.service_id
 ),
 
 final as (
-    select
-        visit_summary.company_id,
-        visit_summary.client_id,
-        visit_summary.service_id,
-        visit_summary.visit_count,
-        visit_summary.first_visit_date,
-        visit_summary.last_visit_date,
-        coalesce(interval_summary.valid_interval_count, 0) as valid_interval_count,
-        interval_summary.median_interval_days
-    from visit_summary
-    left join interval_summary
-        on interval_summary.company_id = visit_summary.company_id
-        and interval_summary.client_id = visit_summary.client_id
-        and interval_summary.service_id = visit_summary.service_id
+    select * from settled
+    union all
+    select * from cut_at_as_of
 )
 
 select * from final

@@ -57,7 +57,13 @@
         unique_key=['company_id', 'client_id', 'service_id'],
         on_schema_change='fail',
         pre_hook="{{ delete_changed_visit_keys() }}",
-        indexes=[{'columns': ['company_id', 'client_id', 'service_id']}] + indexes,
+        indexes=postgres_indexes([{'columns': ['company_id', 'client_id', 'service_id']}] + indexes),
     ) }}
 -- depends_on: {{ ref('int_visit_key_changes') }}
+{%- endmacro %}
+
+{#- Index definitions for PostgreSQL only. DuckDB answers these lookups with hash joins and zone maps, and an
+    ART index there only slows the bulk inserts and deletes of every run. -#}
+{% macro postgres_indexes(indexes) -%}
+    {{ return(indexes if target.type == 'postgres' else []) }}
 {%- endmacro %}

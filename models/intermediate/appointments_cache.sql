@@ -10,11 +10,11 @@
         on_schema_change='fail',
         pre_hook="{{ delete_rows_of_changed_records() }}",
         post_hook="{{ refresh_cache_categories() }}",
-        indexes=[
+        indexes=postgres_indexes([
             {'columns': ['company_id', 'record_id']},
             {'columns': ['company_id', 'client_id', 'service_id']},
             {'columns': ['batch_id']},
-        ],
+        ]),
     )
 }}
 

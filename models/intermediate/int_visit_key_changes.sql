@@ -11,7 +11,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        indexes=[{'columns': ['batch_id']}],
+        indexes=postgres_indexes([{'columns': ['batch_id']}]),
     )
 }}
 

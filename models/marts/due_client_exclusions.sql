@@ -1,4 +1,4 @@
-{{ config(indexes=[{'columns': ['company_id', 'client_id']}]) }}
+{{ config(indexes=postgres_indexes([{'columns': ['company_id', 'client_id']}])) }}
 
 with candidates as (
     select * from {{ ref('int_due_candidates') }}

@@ -24,6 +24,8 @@ TABLES = {
     "due_clients": ["company_id", "client_id"],
     "due_client_exclusions": ["company_id", "client_id", "reason"],
     "record_rejects": ["company_id", "record_id", "reason", "line"],
+    "int_bookings": ["company_id", "record_id"],
+    "int_record_rejects": ["company_id", "record_id", "reason"],
 }
 
 

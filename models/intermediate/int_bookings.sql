@@ -1,7 +1,30 @@
 {#- One row per company and record of a known client: when it was booked, whether it is still on, and the
-    revenue it brought (attended only). Outcomes credit these bookings to messages. -#}
+    revenue it brought (attended only). Outcomes credit these bookings to messages.
+    Incremental: every cache row of a record carries the batch that last wrote the record, so only records
+    of batches newer than this model are re-aggregated; their old rows are deleted first (a record may have
+    lost its client or every usable service since). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['company_id', 'record_id'],
+        on_schema_change='fail',
+        pre_hook="{{ delete_rows_of_changed_records() }}",
+        indexes=postgres_indexes([
+            {'columns': ['company_id', 'record_id']},
+            {'columns': ['company_id', 'client_id']},
+            {'columns': ['batch_id']},
+        ]),
+    )
+}}
+
+-- the pre-hook reads which records changed from staging: depends_on: {{ ref('stg_yclients__records') }}
+
 with appointments as (
     select * from {{ ref('appointments_cache') }}
+    {% if is_incremental() %}
+    where batch_id > {{ batch_watermark() }}
+    {% endif %}
 ),
 
 final as (
@@ -14,7 +37,9 @@ final as (
         min(visit_date) as visit_date,
         max(attendance) as attendance,
         bool_or(is_deleted) as is_deleted,
-        sum(case when attendance = 1 and not is_deleted then cost else 0 end) as attended_revenue
+        sum(case when attendance = 1 and not is_deleted then cost else 0 end) as attended_revenue,
+        -- all rows of a record share its batch; max() only names it without another group key
+        max(batch_id) as batch_id
     from appointments
     group by company_id, record_id, client_id
 )

@@ -2,6 +2,9 @@
     (any service, any attendance): they are coming anyway, so they are not messaged. -#}
 with records as (
     select * from {{ ref('stg_yclients__records') }}
+    -- redundant with the per-company filter below, but a constant: "future bookings" become an index range
+    -- scan on visit_at instead of a read of the whole history
+    where visit_at >= {{ earliest_as_of_at() }}
 ),
 
 companies as (

@@ -15,10 +15,6 @@ exclusions as (
     select * from {{ ref('due_client_exclusions') }}
 ),
 
-records as (
-    select * from {{ ref('stg_yclients__records') }}
-),
-
 raw_records as (
     select * from {{ source('yclients', 'raw_yclients_records') }}
 ),
@@ -50,14 +46,14 @@ excluded_counts as (
     group by company_id
 ),
 
+-- one pass over the raw records for volume and both freshness marks (the staging view only renames them);
+-- an exact count needs every record, since a batch cannot tell a new record from a rewritten one
 record_counts as (
-    select company_id, count(*) as records, max(last_change_at) as last_record_change_at
-    from records
-    group by company_id
-),
-
-record_loads as (
-    select company_id, max(_loaded_at) as loaded_at
+    select
+        company_id,
+        count(*) as records,
+        max(last_change_at) as last_record_change_at,
+        max(_loaded_at) as loaded_at
     from raw_records
     group by company_id
 ),
@@ -72,14 +68,14 @@ completed_syncs as (
 
 loads as (
     select
-        record_loads.company_id,
+        record_counts.company_id,
         case
-            when completed_syncs.synced_at > record_loads.loaded_at then completed_syncs.synced_at
-            else record_loads.loaded_at
+            when completed_syncs.synced_at > record_counts.loaded_at then completed_syncs.synced_at
+            else record_counts.loaded_at
         end as last_loaded_at
-    from record_loads
+    from record_counts
     left join completed_syncs
-        on completed_syncs.company_id = record_loads.company_id
+        on completed_syncs.company_id = record_counts.company_id
 ),
 
 final as (

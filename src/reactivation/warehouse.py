@@ -170,6 +170,24 @@ RUNNER_TABLES: dict[str, str] = {
     """,
 }
 
+# Secondary indexes on the raw tables, by table: index name -> columns. They make the daily refresh read only
+# what changed ("records of batches newer than W", lines of those records) and "bookings from D on" as index
+# range scans. PostgreSQL only: DuckDB prunes such ranges with the min-max zone maps it keeps for every column
+# anyway, uses its ART indexes only for point lookups, and would have to maintain them on every bulk load.
+RAW_INDEXES: dict[str, dict[str, str]] = {
+    "raw_yclients_records": {
+        "raw_yclients_records_batch_idx": "_batch_id",
+        "raw_yclients_records_visit_at_idx": "visit_at",
+        "raw_yclients_records_client_idx": "company_id, client_id",
+    },
+    "raw_yclients_clients": {
+        "raw_yclients_clients_batch_idx": "_batch_id",
+    },
+    "raw_yclients_record_services": {
+        "raw_yclients_record_services_service_idx": "company_id, service_id",
+    },
+}
+
 _PLACEHOLDER = re.compile(r"%s")
 
 
@@ -265,7 +283,7 @@ class Warehouse:
 
     # ---------- runner-owned tables
     def ensure_tables(self) -> None:
-        """Create the raw and runner tables when missing (idempotent)."""
+        """Create the raw and runner tables and their indexes when missing (idempotent)."""
         json_type = "json" if self.engine == "duckdb" else "jsonb"
         for name, columns in RUNNER_TABLES.items():
             ddl = columns.format(json=json_type)
@@ -273,6 +291,10 @@ class Warehouse:
             # additive upgrades: a column added in a later release appears in older warehouses too
             for definition in _column_definitions(ddl):
                 self.execute(f"alter table {name} add column if not exists {definition}")
+        if self.engine == "postgres":
+            for table, indexes in RAW_INDEXES.items():
+                for index, columns in indexes.items():
+                    self.execute(f"create index if not exists {index} on {table} ({columns})")
 
     def load_stage(self, name: str, frame: pd.DataFrame, like: str) -> None:
         """Put a frame into a temporary table shaped like `like` (bulk: DuckDB scan, PostgreSQL COPY)."""

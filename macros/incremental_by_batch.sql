@@ -3,9 +3,16 @@
     the model holds". A model that lost rows of its newest batch re-reads a little more next time, which is
     harmless: every incremental model here deletes what it recomputes. -#}
 
-{#- The newest ingest batch this model has read; 0 before its first build. -#}
-{% macro batch_watermark(column='batch_id') -%}
-    (select coalesce(max({{ column }}), 0) from {{ this }})
+{#- The newest ingest batch this model (or `relation`) has read; 0 before its first build. Read once when the model is
+    compiled (before its pre-hook deletes anything) and inlined as a number, so the planner sees how few rows
+    the filter keeps and uses the batch index instead of guessing a third of the table. -#}
+{% macro batch_watermark(relation=none, column='batch_id') -%}
+    {%- if execute -%}
+        {%- set found = run_query('select coalesce(max(' ~ column ~ '), 0) from ' ~ (relation or this)) -%}
+        {{- found.columns[0].values()[0] | int -}}
+    {%- else -%}
+        0
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Before an incremental run: drop every row of a record that changed since the model was built, so a
@@ -62,8 +69,3 @@
 -- depends_on: {{ ref('int_visit_key_changes') }}
 {%- endmacro %}
 
-{#- Index definitions for PostgreSQL only. DuckDB answers these lookups with hash joins and zone maps, and an
-    ART index there only slows the bulk inserts and deletes of every run. -#}
-{% macro postgres_indexes(indexes) -%}
-    {{ return(indexes if target.type == 'postgres' else []) }}
-{%- endmacro %}

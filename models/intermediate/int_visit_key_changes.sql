@@ -35,7 +35,7 @@ cached as (
 changed_records as (
     select company_id, record_id, client_id, batch_id
     from records
-    where batch_id > (select coalesce(max(batch_id), 0) from cached)
+    where batch_id > {{ batch_watermark(cache) }}
 ),
 
 keys_before as (

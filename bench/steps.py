@@ -127,6 +127,7 @@ def _utc(moment: pd.Timestamp) -> pd.Timestamp:
 def dbt_step(settings: Settings, args: list[str], as_of: date, dbt_dirs: tuple[str, str]) -> Result:
     """One dbt command through the project's runner; wall time and each node's time and rows affected."""
     import dbt.cli.main  # noqa: F401 - imported before the clock: a worker imports dbt once, not per refresh
+
     from reactivation.dbt import run_dbt
 
     target_path, log_path = dbt_dirs

@@ -6,6 +6,8 @@
     `source_record_id` changed (it may have moved to another client or lost its client, so that client's
     latest record is another one now). Every other client keeps the same card and the same latest record.
     A client left with neither card nor record is deleted by the pre-hook. -#}
+{#- Indexes on PostgreSQL only: DuckDB does not need them, and dbt-duckdb's index clean-up on a full refresh
+    (duckdb_indexes()) races with a concurrent model's table swap when several indexed models run in parallel. -#}
 {{
     config(
         materialized='incremental',
@@ -17,7 +19,7 @@
             {'columns': ['company_id', 'client_id'], 'unique': True},
             {'columns': ['company_id', 'source_record_id']},
             {'columns': ['batch_id']},
-        ],
+        ] if target.type == 'postgres' else [],
     )
 }}
 

@@ -17,7 +17,7 @@
         post_hook="{{ delete_service_categories_not_rewritten() }}",
         indexes=[
             {'columns': ['company_id', 'service_id'], 'unique': True},
-        ],
+        ] if target.type == 'postgres' else [],
     )
 }}
 

@@ -149,3 +149,25 @@ def test_retention_anonymises_only_what_is_older_than_the_limit_and_is_idempoten
         assert pd.isna(cards.loc[client, "phone"]) and pd.isna(cards.loc[client, "name"])
         assert "+7916" not in str(cards.loc[client, "payload"]) and pd.isna(record_phones[client])
     assert cards.loc[202, "phone"] == "+79160000202" and record_phones[202] == "+79160000202"
+
+
+def test_retention_reaches_incremental_models(settings) -> None:
+    """Retention writes its own batch, so an incremental refresh drops the anonymised names and phones too."""
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    lost = now - timedelta(days=500)
+    records = [booking(1, 201, lost), booking(2, 202, now - timedelta(days=30)), booking(3, 205, lost)]
+    clients = [{"id": c, "company_id": 1, "name": f"Клиент {c}", "phone": f"+7916{c:07d}"} for c in (201, 202)]
+    with Warehouse.connect(settings) as wh:
+        ingest(wh, sources_from_objects(companies=[COMPANY], clients=clients, records=records), "test")
+    run_models(settings, as_of=AS_OF)
+    with Warehouse.connect(settings) as wh:
+        report = apply_retention(wh, RetentionSettings(), now)
+        batches = wh.fetchall("select source from raw_ingest_batches order by batch_id")
+    assert (report.clients, report.records) == (2, 2) and batches == [("test",), ("retention",)]
+    run_models(settings, as_of=AS_OF)  # incremental
+    with Warehouse.connect(settings) as wh:
+        contacts = wh.query_df("select * from int_client_contacts").set_index("client_id")
+    for client in (201, 205):  # 201 has a card, 205 only the client object of a record
+        assert contacts.loc[client, ["client_name", "phone_raw", "phone"]].isna().all(), client
+        assert not contacts.loc[client, "has_valid_phone"]
+    assert contacts.loc[202, "phone"] == "+79160000202" and contacts.loc[202, "client_name"] == "Клиент 202"

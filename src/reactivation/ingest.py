@@ -310,6 +310,19 @@ def _company_zones(wh: Warehouse, companies: Source | None) -> dict[int, ZoneInf
     return zones
 
 
+def register_batch(wh: Warehouse, source_name: str, started: datetime) -> int:
+    """Open a new batch (the next id of the one sequence all raw rows share); call inside the writer's transaction.
+
+    Every raw row a batch writes carries its id, and incremental models re-read rows of batches newer than they hold.
+    """
+    batch_id = (wh.fetchone("select coalesce(max(batch_id), 0) + 1 from raw_ingest_batches") or (1,))[0]
+    wh.execute(
+        "insert into raw_ingest_batches (batch_id, source, started_at) values (%s, %s, %s)",
+        [batch_id, source_name, started],
+    )
+    return batch_id
+
+
 def ingest(
     wh: Warehouse,
     sources: list[Source],
@@ -326,12 +339,8 @@ def ingest(
     rejects = list(rejects or [])
     started = datetime.now(UTC)
     with wh.transaction():
-        batch_id = (wh.fetchone("select coalesce(max(batch_id), 0) + 1 from raw_ingest_batches") or (1,))[0]
+        batch_id = register_batch(wh, source_name, started)
         report = IngestReport(batch_id=batch_id, rejects=rejects)
-        wh.execute(
-            "insert into raw_ingest_batches (batch_id, source, started_at) values (%s, %s, %s)",
-            [batch_id, source_name, started],
-        )
         by_entity = {s.entity: s for s in sources}
         zones = _company_zones(wh, by_entity.get("companies"))
         for entity in ENTITY_FILES:

@@ -5,6 +5,9 @@
   (record or message) is older than the cut-off lose name and phone in the raw client cards and in the client
   object of their records (columns and JSON payload). Ids, dates, attendance and costs stay, so every model and
   outcome is unchanged. Idempotent: anonymised rows carry `anonymised_at` and are skipped.
+- Anonymising rewrites raw rows, so it is an ingest batch of its own (source `retention`): the cards and records it
+  scrubs (and the records' service lines, which always carry their record's batch) get its `_batch_id`, and every
+  incremental model re-reads them instead of keeping the old name and phone.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from reactivation.ingest import register_batch
 from reactivation.warehouse import Warehouse
 
 ANONYMOUS = None
@@ -102,17 +106,20 @@ def apply_retention(wh: Warehouse, settings: RetentionSettings, now: datetime | 
             " phone = null, anonymised_at = %s where created_at < %s and anonymised_at is null",
             [now, cutoff],
         )
+        batch_id = None
         for company_id, client_id in _stale_clients(wh, cutoff, lost_before):
             report.clients += 1
+            if batch_id is None:  # only a run that anonymises a client opens a batch
+                batch_id = register_batch(wh, "retention", now)
             card = wh.fetchone(
                 "select payload from raw_yclients_clients where company_id = %s and id = %s and anonymised_at is null",
                 [company_id, client_id],
             )
             if card is not None:
                 wh.execute(
-                    "update raw_yclients_clients set name = null, phone = null, payload = %s, anonymised_at = %s"
-                    " where company_id = %s and id = %s",
-                    [_scrub(card[0], ("name", "phone")), now, company_id, client_id],
+                    "update raw_yclients_clients set name = null, phone = null, payload = %s, anonymised_at = %s,"
+                    " _batch_id = %s where company_id = %s and id = %s",
+                    [_scrub(card[0], ("name", "phone")), now, batch_id, company_id, client_id],
                 )
             for record_id, payload in wh.fetchall(
                 "select id, payload from raw_yclients_records where company_id = %s and client_id = %s"
@@ -122,7 +129,20 @@ def apply_retention(wh: Warehouse, settings: RetentionSettings, now: datetime | 
                 report.records += 1
                 wh.execute(
                     "update raw_yclients_records set client_name = null, client_phone = null, payload = %s,"
-                    " anonymised_at = %s where company_id = %s and id = %s",
-                    [_scrub(payload, ()), now, company_id, record_id],
+                    " anonymised_at = %s, _batch_id = %s where company_id = %s and id = %s",
+                    [_scrub(payload, ()), now, batch_id, company_id, record_id],
                 )
+                wh.execute(
+                    "update raw_yclients_record_services set _batch_id = %s where company_id = %s and record_id = %s",
+                    [batch_id, company_id, record_id],
+                )
+        if batch_id is not None:
+            wh.execute(
+                "update raw_ingest_batches set finished_at = %s, summary = %s where batch_id = %s",
+                [
+                    datetime.now(UTC),
+                    json.dumps({"anonymised": {"clients": report.clients, "records": report.records}}),
+                    batch_id,
+                ],
+            )
     return report

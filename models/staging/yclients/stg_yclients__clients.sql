@@ -14,7 +14,9 @@ renamed as (
         coalesce(deleted, false) as is_deleted,
         coalesce(sms_not, 0) = 1 as has_sms_opt_out,
         ---------- timestamps
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        ---------- lineage
+        _batch_id as batch_id
     from source
 )
 

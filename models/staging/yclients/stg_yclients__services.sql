@@ -14,7 +14,9 @@ renamed as (
         ---------- numerics
         cost as list_price,
         ---------- timestamps
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        ---------- lineage
+        _batch_id as batch_id
     from source
 )
 

@@ -27,68 +27,74 @@ record_services as (
     select * from {{ ref('stg_yclients__record_services') }}
 ),
 
--- lines of the records being checked only: a lookup by record key, not a scan of every line
-checked_lines as (
-    select record_services.*
+line_counts as (
+    select
+        record_services.company_id,
+        record_services.record_id,
+        count(*) as line_count,
+        sum(case when record_services.service_id is null then 1 else 0 end) as lines_without_id
     from record_services
+    {% if is_incremental() %}
+    -- lines of the records being checked only: a lookup by record key, not a scan of every line
     inner join records
         on records.company_id = record_services.company_id
         and records.record_id = record_services.record_id
+    {% endif %}
+    group by record_services.company_id, record_services.record_id
 ),
 
-line_counts as (
+checked as (
     select
-        company_id,
-        record_id,
-        count(*) as line_count,
-        sum(case when service_id is null then 1 else 0 end) as lines_without_id
-    from checked_lines
-    group by company_id, record_id
-),
-
-reasons as (
-    select company_id, record_id, 'missing_client' as reason, cast(null as varchar) as detail
-    from records
-    where client_id is null
-    union all
-    select company_id, record_id, 'missing_datetime' as reason, cast(null as varchar) as detail
-    from records
-    where datetime_raw is null
-    union all
-    select company_id, record_id, 'unparsable_datetime' as reason, datetime_raw as detail
-    from records
-    where datetime_raw is not null and visit_at is null
-    union all
-    select records.company_id, records.record_id, 'missing_services' as reason, cast(null as varchar) as detail
+        records.company_id,
+        records.record_id,
+        records.client_id,
+        records.datetime_raw,
+        records.visit_at,
+        records.invalid_fields,
+        records.is_deleted,
+        records.last_change_at,
+        records.batch_id,
+        coalesce(line_counts.line_count, 0) as line_count,
+        coalesce(line_counts.lines_without_id, 0) as lines_without_id
     from records
     left join line_counts
         on line_counts.company_id = records.company_id
         and line_counts.record_id = records.record_id
-    where line_counts.record_id is null
-    union all
-    select company_id, record_id, 'service_without_id' as reason,
-        cast(lines_without_id as varchar) || ' of ' || cast(line_count as varchar) || ' lines' as detail
-    from line_counts
-    where lines_without_id > 0
-    union all
-    select company_id, record_id, 'unparsable_value' as reason, invalid_fields as detail
-    from records
-    where invalid_fields is not null
+),
+
+-- every reason tested in one pass over the checked records (a union of six filters would read them six times)
+reasons as (
+    select reason
+    from (
+        values ('missing_client'), ('missing_datetime'), ('unparsable_datetime'), ('missing_services'),
+            ('service_without_id'), ('unparsable_value')
+    ) as reasons (reason)
 ),
 
 final as (
     select
-        reasons.company_id,
-        reasons.record_id,
+        checked.company_id,
+        checked.record_id,
         reasons.reason,
-        reasons.detail,
-        records.is_deleted,
-        records.last_change_at,
-        records.batch_id
-    from reasons
-    inner join records
-        on records.company_id = reasons.company_id
-        and records.record_id = reasons.record_id
+        case reasons.reason
+            when 'unparsable_datetime' then checked.datetime_raw
+            when 'service_without_id' then
+                cast(checked.lines_without_id as varchar) || ' of ' || cast(checked.line_count as varchar) || ' lines'
+            when 'unparsable_value' then checked.invalid_fields
+        end as detail,
+        checked.is_deleted,
+        checked.last_change_at,
+        checked.batch_id
+    from checked
+    cross join reasons
+    where case reasons.reason
+        when 'missing_client' then checked.client_id is null
+        when 'missing_datetime' then checked.datetime_raw is null
+        when 'unparsable_datetime' then checked.datetime_raw is not null and checked.visit_at is null
+        when 'missing_services' then checked.line_count = 0
+        when 'service_without_id' then checked.lines_without_id > 0
+        when 'unparsable_value' then checked.invalid_fields is not null
+    end
 )
 
 select * from final

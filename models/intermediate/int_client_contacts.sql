@@ -34,16 +34,23 @@ previous_contacts as (
     select * from {{ this }}
 ),
 
+-- the changed rows are read straight from staging, not from the CTEs above: a CTE read twice is materialised
+-- whole by PostgreSQL, which would turn each lookup below into a scan of every record
 changed_records as (
     select company_id, record_id, client_id
-    from records
+    from {{ ref('stg_yclients__records') }}
+    where batch_id > {{ batch_watermark() }}
+),
+
+changed_cards as (
+    select company_id, client_id
+    from {{ ref('stg_yclients__clients') }}
     where batch_id > {{ batch_watermark() }}
 ),
 
 affected_clients as (
     select company_id, client_id
-    from clients
-    where batch_id > {{ batch_watermark() }}
+    from changed_cards
     union
     select company_id, client_id
     from changed_records

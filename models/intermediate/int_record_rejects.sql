@@ -27,23 +27,10 @@ record_services as (
     select * from {{ ref('stg_yclients__record_services') }}
 ),
 
-line_counts as (
-    select
-        record_services.company_id,
-        record_services.record_id,
-        count(*) as line_count,
-        sum(case when record_services.service_id is null then 1 else 0 end) as lines_without_id
-    from record_services
-    {% if is_incremental() %}
-    -- lines of the records being checked only: a lookup by record key, not a scan of every line
-    inner join records
-        on records.company_id = record_services.company_id
-        and records.record_id = record_services.record_id
-    {% endif %}
-    group by record_services.company_id, record_services.record_id
-),
-
-checked as (
+-- lines counted per checked record with an inner join and an anti-join: both let the changed records drive
+-- index lookups into the lines (an outer join to the staging view, or to a pre-aggregated subquery, makes
+-- PostgreSQL scan every line, or re-run the subquery per record when it underestimates a fresh batch)
+with_lines as (
     select
         records.company_id,
         records.record_id,
@@ -54,12 +41,50 @@ checked as (
         records.is_deleted,
         records.last_change_at,
         records.batch_id,
-        coalesce(line_counts.line_count, 0) as line_count,
-        coalesce(line_counts.lines_without_id, 0) as lines_without_id
+        count(*) as line_count,
+        sum(case when record_services.service_id is null then 1 else 0 end) as lines_without_id
     from records
-    left join line_counts
-        on line_counts.company_id = records.company_id
-        and line_counts.record_id = records.record_id
+    inner join record_services
+        on record_services.company_id = records.company_id
+        and record_services.record_id = records.record_id
+    group by
+        records.company_id,
+        records.record_id,
+        records.client_id,
+        records.datetime_raw,
+        records.visit_at,
+        records.invalid_fields,
+        records.is_deleted,
+        records.last_change_at,
+        records.batch_id
+),
+
+without_lines as (
+    select
+        records.company_id,
+        records.record_id,
+        records.client_id,
+        records.datetime_raw,
+        records.visit_at,
+        records.invalid_fields,
+        records.is_deleted,
+        records.last_change_at,
+        records.batch_id,
+        0 as line_count,
+        0 as lines_without_id
+    from records
+    where not exists (
+        select 1
+        from record_services
+        where record_services.company_id = records.company_id
+            and record_services.record_id = records.record_id
+    )
+),
+
+checked as (
+    select * from with_lines
+    union all
+    select * from without_lines
 ),
 
 -- every reason tested in one pass over the checked records (a union of six filters would read them six times)

@@ -29,10 +29,6 @@ record_services as (
     select * from {{ ref('stg_yclients__record_services') }}
 ),
 
-records as (
-    select * from {{ ref('stg_yclients__records') }}
-),
-
 rules as (
     select * from {{ ref('service_category_rules') }}
 ),
@@ -45,7 +41,7 @@ previous_categories as (
 
 changed_records as (
     select *
-    from records
+    from {{ ref('stg_yclients__records') }}
     {% if is_incremental() %}
     where batch_id > {{ batch_watermark() }}
     {% endif %}
@@ -95,11 +91,13 @@ booked_lines as (
         records.visit_at,
         records.record_id,
         record_services.line_position
+    -- staging read directly here: a CTE read twice is materialised whole by PostgreSQL, which would turn these
+    -- lookups of a few services' lines into a scan of every line and record
     from recounted_services
-    inner join record_services
+    inner join {{ ref('stg_yclients__record_services') }} as record_services
         on record_services.company_id = recounted_services.company_id
         and record_services.service_id = recounted_services.service_id
-    inner join records
+    inner join {{ ref('stg_yclients__records') }} as records
         on records.company_id = record_services.company_id
         and records.record_id = record_services.record_id
     where records.client_id is not null

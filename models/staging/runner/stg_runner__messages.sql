@@ -1,32 +1,26 @@
-with source as (
-    select * from {{ source('runner', 'reactivation_messages') }}
-),
-
-renamed as (
-    select
-        ---------- ids
-        message_key,
-        company_id,
-        client_id,
-        cycle_id,
-        attempt,
-        service_id,
-        ---------- strings
-        status,
-        tone,
-        interval_level,
-        variant,
-        channel,
-        composer,
-        ---------- booleans
-        is_holdout,
-        ---------- timestamps
-        as_of_date,
-        scheduled_at,
-        created_at,
-        sent_at,
-        coalesce(sent_at, created_at) as contacted_at
-    from source
-)
-
-select * from renamed
+{#- One plain select, no CTEs: PostgreSQL cannot merge a view holding a WITH clause into the query that
+    reads it, so the models' joins and batch filters could not reach the raw table's indexes. -#}
+select
+    ---------- ids
+    message_key,
+    company_id,
+    client_id,
+    cycle_id,
+    attempt,
+    service_id,
+    ---------- strings
+    status,
+    tone,
+    interval_level,
+    variant,
+    channel,
+    composer,
+    ---------- booleans
+    is_holdout,
+    ---------- timestamps
+    as_of_date,
+    scheduled_at,
+    created_at,
+    sent_at,
+    coalesce(sent_at, created_at) as contacted_at
+from {{ source('runner', 'reactivation_messages') }} as source

@@ -15,20 +15,26 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Before an incremental run: drop every row of a record that changed since the model was built, so a
-    service removed from a record, or a record that became unusable, does not linger. The model must carry
-    `company_id`, `record_id` and `batch_id`. -#}
-{% macro delete_rows_of_changed_records() -%}
+{#- Before an incremental run: delete this model's rows whose `keys` match a row of `changes` written by a batch
+    newer than the model; the model then recomputes those keys (a key may have nothing left to write). -#}
+{% macro delete_keys_changed_since_watermark(changes, keys) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
     where exists (
         select 1
-        from {{ ref('stg_yclients__records') }} as changed
-        where changed.company_id = {{ this }}.company_id
-            and changed.record_id = {{ this }}.record_id
-            and changed.batch_id > {{ batch_watermark() }}
+        from {{ changes }} as changed
+        where changed.batch_id > {{ batch_watermark() }}
+        {%- for key in keys %}
+            and changed.{{ key }} = {{ this }}.{{ key }}
+        {%- endfor %}
     )
     {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of record-keyed models (`company_id`, `record_id`, `batch_id`): drop every row of a changed record,
+    so a service removed from a record, or a record that became unusable, does not linger. -#}
+{% macro delete_rows_of_changed_records() -%}
+    {{ delete_keys_changed_since_watermark(ref('stg_yclients__records'), ['company_id', 'record_id']) }}
 {%- endmacro %}
 
 {#- The (company, client, service) keys whose visit history changed since this model was built, read from the
@@ -39,20 +45,10 @@
     where batch_id > {{ batch_watermark() }}
 {%- endmacro %}
 
-{#- Before an incremental run of a per-key model: drop the rows of every changed key, so a key whose visits
-    all disappeared (deleted, moved to another client) goes too; delete+insert then writes the rest. -#}
+{#- Pre-hook of the per-key visit models: drop the rows of every changed key, so a key whose visits all
+    disappeared (deleted, moved to another client) goes too; delete+insert then writes the rest. -#}
 {% macro delete_changed_visit_keys() -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where exists (
-        select 1
-        from {{ ref('int_visit_key_changes') }} as changed
-        where changed.company_id = {{ this }}.company_id
-            and changed.client_id = {{ this }}.client_id
-            and changed.service_id = {{ this }}.service_id
-            and changed.batch_id > {{ batch_watermark() }}
-    )
-    {%- endif -%}
+    {{ delete_keys_changed_since_watermark(ref('int_visit_key_changes'), ['company_id', 'client_id', 'service_id']) }}
 {%- endmacro %}
 
 {#- The shared config of the per-key visit models: delete+insert by key after dropping changed keys; the

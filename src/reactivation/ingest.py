@@ -23,7 +23,6 @@ from reactivation.warehouse import Warehouse
 
 ENTITY_FILES = ("companies", "services", "clients", "records")
 DEFAULT_TIMEZONE = "Europe/Moscow"
-ANALYZE_AFTER_ROWS = 10_000  # PostgreSQL: batches at least this large refresh the raw tables' statistics
 
 
 @dataclass
@@ -323,6 +322,14 @@ def register_batch(wh: Warehouse, source_name: str, started: datetime) -> int:
     return batch_id
 
 
+def close_batch(wh: Warehouse, batch_id: int, summary: dict[str, Any]) -> None:
+    """Mark a batch opened by `register_batch` finished, with what it did; inside the same transaction."""
+    wh.execute(
+        "update raw_ingest_batches set finished_at = %s, summary = %s where batch_id = %s",
+        [datetime.now(UTC), json.dumps(summary), batch_id],
+    )
+
+
 def ingest(
     wh: Warehouse,
     sources: list[Source],
@@ -354,17 +361,8 @@ def ingest(
             )
         if within_batch is not None:
             within_batch(wh)
-        wh.execute(
-            "update raw_ingest_batches set finished_at = %s, summary = %s where batch_id = %s",
-            [datetime.now(UTC), json.dumps(report.summary()), batch_id],
-        )
-    if wh.engine == "postgres" and sum(report.loaded.values()) >= ANALYZE_AFTER_ROWS:
-        # a large load skews the planner's row estimates for the next refresh: refresh the statistics now
-        for entity, loaded in report.loaded.items():
-            if loaded:
-                wh.execute(f"analyze {_TABLES[entity]}")
-        if report.loaded.get("records"):
-            wh.execute("analyze raw_yclients_record_services")
+        close_batch(wh, batch_id, report.summary())
+    # planner statistics for the refresh are renewed by dbt's on-run-start (macros/refresh_raw_statistics.sql)
     return report
 
 

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from reactivation.ingest import register_batch
+from reactivation.ingest import close_batch, register_batch
 from reactivation.warehouse import Warehouse
 
 ANONYMOUS = None
@@ -137,12 +137,5 @@ def apply_retention(wh: Warehouse, settings: RetentionSettings, now: datetime | 
                     [batch_id, company_id, record_id],
                 )
         if batch_id is not None:
-            wh.execute(
-                "update raw_ingest_batches set finished_at = %s, summary = %s where batch_id = %s",
-                [
-                    datetime.now(UTC),
-                    json.dumps({"anonymised": {"clients": report.clients, "records": report.records}}),
-                    batch_id,
-                ],
-            )
+            close_batch(wh, batch_id, {"anonymised": {"clients": report.clients, "records": report.records}})
     return report

@@ -134,3 +134,25 @@ def test_inbound_file_and_optout_commands(settings: Settings, tmp_path: Path) ->
     with Warehouse.connect(settings) as wh:
         keys = {k for (k,) in wh.fetchall("select opt_out_key from reactivation_opt_outs where removed_at is null")}
     assert keys == {"phone:79161112233", "client:7"}
+
+
+def table_rows(output: str) -> list[dict[str, str]]:
+    """The rows of the one rich table in `output`, as {column: cell text}."""
+    lines = output.splitlines()
+    header = next(line for line in lines if line.startswith("┃"))
+    columns = [cell.strip() for cell in header.strip("┃").split("┃")]
+    cells = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines if line.startswith("│")]
+    return [dict(zip(columns, row, strict=True)) for row in cells]
+
+
+def test_optout_list_shows_client_ids_as_integers_and_blank_without_one(settings: Settings) -> None:
+    env = {**env_for(settings), "COLUMNS": "200"}  # wide enough for one line per row
+    runner = CliRunner()
+    for option in (["--client", "123456789"], ["--phone", "+79161112233"]):
+        added = runner.invoke(app, ["optout", "add", "--company", "101", *option], env=env)
+        assert added.exit_code == 0, added.output
+
+    listed = runner.invoke(app, ["optout", "list", "--company", "101"], env=env)
+    assert listed.exit_code == 0, listed.output
+    client_ids = {row["opt_out_key"]: row["client_id"] for row in table_rows(listed.output)}
+    assert client_ids == {"client:123456789": "123456789", "phone:…": ""}

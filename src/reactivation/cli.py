@@ -318,6 +318,7 @@ def optout_list(company: Annotated[int | None, typer.Option("--company")] = None
     with _connect(Settings.from_env()) as wh:
         wh.ensure_tables()
         frame = optout.list_active(wh, company)
+    frame["client_id"] = frame["client_id"].astype("Int64")  # 1234, not 1234.0 beside a phone-only row
     frame["phone"] = frame["phone"].map(lambda p: mask_phone("+" + p) if isinstance(p, str) and p else "")
     frame["opt_out_key"] = frame["opt_out_key"].map(lambda k: k if k.startswith("client:") else "phone:…")
     console.print(overview.render_table(f"{len(frame)} active opt-outs", frame))

@@ -4,7 +4,8 @@
     became minutes at 1M rows. ANALYZE samples a fixed number of rows, so it costs about the same at any size. -#}
 {% macro refresh_raw_statistics() -%}
     {%- if target.type == 'postgres' and flags.WHICH in ('run', 'build') -%}
-    analyze {{ target.schema }}.raw_yclients_records, {{ target.schema }}.raw_yclients_record_services,
-        {{ target.schema }}.raw_yclients_clients, {{ target.schema }}.raw_yclients_services
+    {%- set schema = adapter.quote(target.schema) -%}
+    analyze {{ schema }}.raw_yclients_records, {{ schema }}.raw_yclients_record_services,
+        {{ schema }}.raw_yclients_clients, {{ schema }}.raw_yclients_services
     {%- endif -%}
 {%- endmacro %}

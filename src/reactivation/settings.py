@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_DIR = Path(os.environ.get("REACTIVATION_PROJECT_DIR", Path(__file__).resolve().parents[2]))
+
+# A schema name that means the same to every tool, quoted or not (PostgreSQL folds unquoted names to lower case):
+# at most 63 bytes (PostgreSQL silently truncates longer names), and not pg_* (reserved for system schemas).
+PG_SCHEMA_PATTERN = re.compile(r"[a-z_][a-z0-9_]*")
+PG_IDENTIFIER_MAX_LENGTH = 63
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,9 @@ class Settings:
     pg_schema: str = "reactivation"
     project_dir: Path = PROJECT_DIR
 
+    def __post_init__(self) -> None:
+        check_pg_schema(self.pg_schema)
+
     @classmethod
     def from_env(cls) -> Settings:
         target = os.environ.get("REACTIVATION_TARGET", "duckdb").strip().lower()
@@ -36,7 +45,7 @@ class Settings:
             pg_user=os.environ.get("PGUSER", "postgres"),
             pg_password=os.environ.get("PGPASSWORD", ""),
             pg_database=os.environ.get("PGDATABASE", "postgres"),
-            pg_schema=os.environ.get("REACTIVATION_PG_SCHEMA", "reactivation"),
+            pg_schema=os.environ.get("REACTIVATION_PG_SCHEMA", "").strip() or cls.pg_schema,
         )
 
     @property
@@ -59,3 +68,18 @@ class Settings:
         if self.target == "duckdb":
             return f"DuckDB file {self.duckdb_path}"
         return f"PostgreSQL {self.pg_user}@{self.pg_host}:{self.pg_port}/{self.pg_database} schema {self.pg_schema}"
+
+
+def check_pg_schema(name: str) -> str:
+    """`name` when it is a valid REACTIVATION_PG_SCHEMA, else ValueError naming the variable and the value only."""
+    if not PG_SCHEMA_PATTERN.fullmatch(name):
+        problem = "must match ^[a-z_][a-z0-9_]*$ (lower-case letters, digits and _, not starting with a digit)"
+        if PG_SCHEMA_PATTERN.fullmatch(name.lower()):
+            problem += f"; use {name.lower()!r}"
+    elif len(name) > PG_IDENTIFIER_MAX_LENGTH:
+        problem = f"must be at most {PG_IDENTIFIER_MAX_LENGTH} characters"
+    elif name.startswith("pg_"):
+        problem = "must not start with pg_ (PostgreSQL reserves those names)"
+    else:
+        return name
+    raise ValueError(f"REACTIVATION_PG_SCHEMA {problem}, not {name!r}")

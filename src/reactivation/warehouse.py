@@ -216,6 +216,7 @@ class Warehouse:
             con.execute("set TimeZone = 'UTC'")
             return cls(settings, con)
         import psycopg
+        from psycopg import sql
 
         try:
             con = psycopg.connect(
@@ -225,8 +226,9 @@ class Warehouse:
             )
         except psycopg.OperationalError as exc:
             raise WarehouseError(f"cannot reach {settings.describe()}: {exc}".strip()) from exc
-        con.execute(f'create schema if not exists "{settings.pg_schema}"')
-        con.execute(f'set search_path to "{settings.pg_schema}"')
+        schema = sql.Identifier(settings.pg_schema)  # validated by Settings, quoted here all the same
+        con.execute(sql.SQL("create schema if not exists {}").format(schema))
+        con.execute(sql.SQL("set search_path to {}").format(schema))
         con.execute("set timezone to 'UTC'")
         return cls(settings, con)
 

@@ -127,3 +127,112 @@ def test_missing_folder_or_files_is_a_clear_error(warehouse: Warehouse, tmp_path
         ingest_dir(warehouse, tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="records.jsonl"):
         ingest_dir(warehouse, tmp_path)
+
+
+def test_lines_with_values_their_columns_cannot_hold_are_rejected_and_the_rest_of_the_batch_loads(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    long_text = "я" * 1001
+    write(tmp_path, "companies", [COMPANY, {"company_id": 2, "name": ["Салон", "2"], "timezone": "Europe/Moscow"}])
+    write(
+        tmp_path,
+        "services",
+        [
+            {"id": 5, "company_id": 1, "title": "Маникюр", "cost": 1500},
+            {"id": 6, "company_id": 1, "title": "Педикюр", "cost": "free"},  # no invalid_fields to report it
+            '{"id": 7, "company_id": 1, "title": "Бесконечность", "cost": 1e400}',  # JSON reads it as inf
+        ],
+    )
+    write(
+        tmp_path,
+        "clients",
+        [
+            CLIENT,
+            CLIENT | {"id": 11, "sms_not": 99999999999999999999},  # beyond bigint: once an OverflowError
+            CLIENT | {"id": 12, "sms_not": 3_000_000_000},  # a bigint, but sms_not is an integer column
+            CLIENT | {"id": "abc"},
+            CLIENT | {"id": 14, "name": long_text},
+            CLIENT | {"id": 15, "sms_not": [1]},
+            CLIENT | {"id": 16, "sms_not": "yes"},  # a garbled opt-out flag is not "not opted out"
+            CLIENT | {"id": 17, "name": "Вера", "sms_not": 1},
+        ],
+    )
+    change = "2026-01-10T15:00:00+03:00"
+    write(
+        tmp_path,
+        "records",
+        [
+            record(100, change),
+            record(2**63, change),
+            record(102, "yesterday"),
+            record(103, change, attendance=2**40),
+            record(104, change, client={"id": "abc", "phone": "+79160000001"}),
+            record(105, change, services=[{"id": 5, "cost": 1500, "amount": 10**30}]),
+            record(106, change, client={"id": 10, "name": long_text}),
+            record(107, change, staff_id={"id": 3}),
+            record(108, change, datetime=["2026-01-10T12:00:00+03:00"]),
+            record(109, change, services=[{"id": 5.5, "cost": 1500}]),
+            record(110, change, attendance="пришёл"),  # a record's own value: loads, named in invalid_fields
+        ],
+    )
+    report = ingest_dir(warehouse, tmp_path)  # once: OverflowError, nothing loaded for any company
+    reasons = {(r.file, r.line): r.reason for r in report.rejects}
+    assert reasons == {
+        ("companies.jsonl", 2): "name: a list where one value belongs",
+        ("services.jsonl", 2): "cost: unusable value 'free' (could not convert string to float: 'free')",
+        ("services.jsonl", 3): "cost: inf is not a finite number",
+        ("clients.jsonl", 2): "sms_not: 99999999999999999999 is out of range for its integer column",
+        ("clients.jsonl", 3): "sms_not: 3000000000 is out of range for its integer column",
+        ("clients.jsonl", 4): "unusable id: id: invalid literal for int() with base 10: 'abc'",
+        ("clients.jsonl", 5): "name: longer than 1000 characters",
+        ("clients.jsonl", 6): "sms_not: a list where one value belongs",
+        ("clients.jsonl", 7): "sms_not: unusable value 'yes' (invalid literal for int() with base 10: 'yes')",
+        ("records.jsonl", 2): f"unusable id: id: {2**63} is out of range for its bigint column",
+        ("records.jsonl", 3): "last_change_date: unusable value 'yesterday' (Invalid isoformat string: 'yesterday')",
+        ("records.jsonl", 4): f"attendance: {2**40} is out of range for its integer column",
+        ("records.jsonl", 5): "client.id: unusable value 'abc' (invalid literal for int() with base 10: 'abc')",
+        ("records.jsonl", 6): f"services[0].amount: {10**30} is out of range for its integer column",
+        ("records.jsonl", 7): "client.name: longer than 1000 characters",
+        ("records.jsonl", 8): "staff_id: an object where one value belongs",
+        ("records.jsonl", 9): "datetime: a list where one value belongs",
+        ("records.jsonl", 10): "services[0].id: unusable value 5.5 (not a whole number)",
+    }
+    assert report.loaded == {"companies": 1, "services": 1, "clients": 2, "records": 2}
+    stored = warehouse.fetchall("select file, line, reason from raw_ingest_rejects order by file, line")
+    assert {(f, n): r for f, n, r in stored} == reasons
+    assert warehouse.fetchall("select id, sms_not from raw_yclients_clients order by id") == [(10, None), (17, 1)]
+    assert warehouse.fetchall("select id, attendance, invalid_fields from raw_yclients_records order by id") == [
+        (100, 1, None),
+        (110, None, "attendance"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("zone", "held"),
+    [
+        ("Moscow", True),
+        ("UTC+3", True),
+        ("europe/moscow", True),
+        ("localtime", True),
+        ("Etc/GMT-3", False),
+        ("Asia/Yekaterinburg", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_a_company_whose_time_zone_is_not_an_iana_name_loads_held_with_an_error_naming_it(
+    warehouse: Warehouse, tmp_path: Path, zone: str | None, held: bool
+) -> None:
+    write(tmp_path, "companies", [COMPANY | {"company_id": 7, "timezone": zone}, COMPANY | {"company_id": 8}])
+    write(tmp_path, "records", [record(100, "2026-01-10T15:00:00+03:00", company_id=7)])
+    report = ingest_dir(warehouse, tmp_path)
+    assert report.loaded == {"companies": 2, "records": 1}  # the company and its records are kept
+    stored = dict(warehouse.fetchall("select company_id, timezone_error from raw_yclients_companies"))
+    if held:
+        assert set(report.held) == {7}
+        expected = f"time zone {zone!r} is not an IANA time zone name (like Europe/Moscow or Etc/GMT-3)"
+        assert report.held[7] == stored[7] == expected
+        assert report.summary()["held"] == {"7": report.held[7]}
+    else:
+        assert report.held == {} and stored[7] is None
+    assert stored[8] is None

@@ -1,21 +1,25 @@
 """Load YClients-shaped objects into the raw tables: typed key columns plus each object's own JSON.
 
-Rules kept here (and nowhere else): a line that is not JSON, not an object, or lacks its ids is rejected
+Rules kept here (and nowhere else): a line that is not JSON, not an object, lacks its ids, or holds a value its
+column cannot take (an id that is not a whole number, a number outside its SQL type, a string over
+`MAX_TEXT_CHARS`, a list or object where one value belongs, an unparsable change or creation date) is rejected
 with file, line and reason; a record id keeps only its latest `last_change_date`; re-loading the same
-objects changes nothing. Values that fail to parse are kept as NULL and named in `invalid_fields`, so
-the dbt rejects model can report them with the record.
+objects changes nothing. A record's own values that fail to parse (attendance, deleted, datetime, a line's cost
+or amount) are kept as NULL and named in `invalid_fields`, so the dbt rejects model can report them with the
+record. A company whose time zone is not an IANA name is loaded with `timezone_error` set: the models hold it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pandas as pd
 
@@ -23,6 +27,33 @@ from reactivation.warehouse import Warehouse
 
 ENTITY_FILES = ("companies", "services", "clients", "records")
 DEFAULT_TIMEZONE = "Europe/Moscow"
+# the SQL types of the raw columns a value must fit (warehouse.RUNNER_TABLES): ids are bigint, counts integer
+BIGINT = (-(2**63), 2**63 - 1)
+INTEGER = (-(2**31), 2**31 - 1)
+# names, titles, phones and the raw datetime: far above any real value, low enough that a runaway field
+# (a whole HTML page pasted into a name) is refused instead of stored and copied into every model
+MAX_TEXT_CHARS = 1000
+_NOT_IANA = {"localtime", "posixrules"}  # files of the host's zone database, not zone names
+
+
+class LineError(ValueError):
+    """A value that makes its whole line unusable: the line is rejected with this reason, nothing of it loads."""
+
+
+def timezone_error(name: Any) -> str | None:
+    """Why `name` cannot be a company's time zone, or None when it can (absent means the default zone).
+
+    Only IANA names are accepted: "UTC+3" or a bare "Moscow" are read differently (or not at all) by DuckDB,
+    PostgreSQL and Python, while "Etc/GMT-3" means the same everywhere.
+    """
+    if name is None or (isinstance(name, str) and not name.strip()):
+        return None
+    text = str(name).strip()
+    if text not in _NOT_IANA and text in available_timezones():
+        with suppress(ZoneInfoNotFoundError, ValueError):
+            ZoneInfo(text)
+            return None
+    return f"time zone {text!r} is not an IANA time zone name (like Europe/Moscow or Etc/GMT-3)"
 
 
 @dataclass
@@ -43,9 +74,13 @@ class IngestReport:
     loaded: dict[str, int] = field(default_factory=dict)  # rows inserted or updated per entity
     seen: dict[str, int] = field(default_factory=dict)  # valid objects offered per entity
     rejects: list[Reject] = field(default_factory=list)
+    held: dict[int, str] = field(default_factory=dict)  # company id -> why the models hold it (its time zone)
 
     def summary(self) -> dict[str, Any]:
-        return {"batch_id": self.batch_id, "loaded": self.loaded, "seen": self.seen, "rejected": len(self.rejects)}
+        summary = {"batch_id": self.batch_id, "loaded": self.loaded, "seen": self.seen, "rejected": len(self.rejects)}
+        if self.held:
+            summary["held"] = {str(k): v for k, v in self.held.items()}
+        return summary
 
 
 @dataclass
@@ -95,15 +130,27 @@ def sources_from_objects(**entities: Iterable[dict[str, Any]]) -> list[Source]:
     ]
 
 
-# ---------- parsing helpers: None when absent, ValueError when present but unusable
-def _int(value: Any) -> int | None:
+# ---------- parsing helpers: None when absent, ValueError when present but unusable, LineError when the value
+# cannot be stored at all (outside its column's SQL type)
+def _int(value: Any, bounds: tuple[int, int] = BIGINT) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise ValueError("boolean where a number was expected")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise LineError(f"{value} is not a finite number")
     if isinstance(value, float) and not value.is_integer():
         raise ValueError("not a whole number")
-    return int(value)
+    number = int(value)
+    if not bounds[0] <= number <= bounds[1]:
+        kind = "integer" if bounds == INTEGER else "bigint"
+        raise LineError(f"{number} is out of range for its {kind} column")
+    return number
+
+
+def _int32(value: Any) -> int | None:
+    """Counts and flags stored as SQL `integer` (sms_not, attendance, amount)."""
+    return _int(value, INTEGER)
 
 
 def _float(value: Any) -> float | None:
@@ -111,7 +158,10 @@ def _float(value: Any) -> float | None:
         return None
     if isinstance(value, bool):
         raise ValueError("boolean where a number was expected")
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise LineError(f"{value} is not a finite number")
+    return number
 
 
 def _bool(value: Any) -> bool | None:
@@ -152,20 +202,41 @@ def _zone(name: Any) -> ZoneInfo:
 
 
 class _Fields:
-    """Collects typed values of one object, remembering which ones failed to parse."""
+    """Collects typed values of one object, remembering which ones failed to parse.
 
-    def __init__(self, obj: dict[str, Any]) -> None:
+    A value that cannot be stored at all (a list or object for one value, an over-long string, a number outside its
+    column) raises LineError naming the field. So does any unparsable value when `strict` (entities without an
+    `invalid_fields` column to report it) or when the field is asked for with `required_type` (ids, change dates).
+    """
+
+    def __init__(self, obj: dict[str, Any], strict: bool = False) -> None:
         self.obj = obj
+        self.strict = strict
         self.invalid: list[str] = []
 
     def get(
-        self, key: str, parse: Any, *args: Any, source: dict[str, Any] | None = None, name: str | None = None
+        self,
+        key: str,
+        parse: Any,
+        *args: Any,
+        source: dict[str, Any] | None = None,
+        name: str | None = None,
+        required_type: bool = False,
     ) -> Any:
+        name = name or key
         raw = (self.obj if source is None else source).get(key)
+        if isinstance(raw, dict | list):
+            raise LineError(f"{name}: {'an object' if isinstance(raw, dict) else 'a list'} where one value belongs")
+        if isinstance(raw, str) and len(raw) > MAX_TEXT_CHARS:
+            raise LineError(f"{name}: longer than {MAX_TEXT_CHARS} characters")
         try:
             return parse(raw, *args)
-        except (TypeError, ValueError, OverflowError):
-            self.invalid.append(name or key)
+        except LineError as exc:
+            raise LineError(f"{name}: {exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            if self.strict or required_type:
+                raise LineError(f"{name}: unusable value {raw!r} ({exc})") from None
+            self.invalid.append(name)
             return None
 
 
@@ -174,12 +245,23 @@ def _payload(obj: dict[str, Any]) -> str:
 
 
 # ---------- flattening each entity
+def _id(obj: dict[str, Any], key: str, fallback: str | None = None) -> int | None:
+    """A key column: anything but a whole number within bigint makes the line unusable."""
+    name = key if fallback is None or key in obj else fallback
+    try:
+        return _int(obj.get(name))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise LineError(f"unusable id: {name}: {exc}") from None
+
+
 def _company_row(obj: dict[str, Any]) -> dict[str, Any]:
-    f = _Fields(obj)
+    f = _Fields(obj, strict=True)
+    timezone = f.get("timezone", _text)
     return {
-        "company_id": _int(obj.get("company_id", obj.get("id"))),
+        "company_id": _id(obj, "company_id", fallback="id"),
         "name": f.get("name", _text) or f.get("title", _text),
-        "timezone": f.get("timezone", _text),
+        "timezone": timezone,
+        "timezone_error": timezone_error(timezone),
         "locale": f.get("locale", _text),
         "country": f.get("country", _text),
         "booking_url": f.get("booking_url", _text),
@@ -187,10 +269,10 @@ def _company_row(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _service_row(obj: dict[str, Any]) -> dict[str, Any]:
-    f = _Fields(obj)
+    f = _Fields(obj, strict=True)
     return {
-        "company_id": _int(obj.get("company_id")),
-        "id": _int(obj.get("id")),
+        "company_id": _id(obj, "company_id"),
+        "id": _id(obj, "id"),
         "title": f.get("title", _text),
         "category_id": f.get("category_id", _int),
         "category_title": f.get("category_title", _text),
@@ -199,14 +281,14 @@ def _service_row(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _client_row(obj: dict[str, Any]) -> dict[str, Any]:
-    f = _Fields(obj)
+    f = _Fields(obj, strict=True)  # a garbled sms_not must not pass for "not opted out"
     return {
-        "company_id": _int(obj.get("company_id")),
-        "id": _int(obj.get("id")),
+        "company_id": _id(obj, "company_id"),
+        "id": _id(obj, "id"),
         "name": f.get("name", _text),
         "phone": f.get("phone", _text),
         "deleted": f.get("deleted", _bool),
-        "sms_not": f.get("sms_not", _int),
+        "sms_not": f.get("sms_not", _int32),
     }
 
 
@@ -215,21 +297,22 @@ def _record_rows(obj: dict[str, Any], tz: ZoneInfo) -> tuple[dict[str, Any], lis
     client = obj.get("client")
     if not isinstance(client, dict):
         client = {}  # walk-in: YClients sends null (or an empty list)
-    company_id, record_id = _int(obj.get("company_id")), _int(obj.get("id"))
+    company_id, record_id = _id(obj, "company_id"), _id(obj, "id")
     row = {
         "company_id": company_id,
         "id": record_id,
-        "client_id": f.get("id", _int, source=client, name="client.id"),
+        "client_id": f.get("id", _int, source=client, name="client.id", required_type=True),
         "client_name": f.get("name", _text, source=client, name="client.name"),
         "client_phone": f.get("phone", _text, source=client, name="client.phone"),
-        "staff_id": f.get("staff_id", _int),
-        "datetime_raw": _text(obj.get("datetime")),
+        "staff_id": f.get("staff_id", _int, required_type=True),
+        "datetime_raw": f.get("datetime", _text),
         "visit_at": f.get("datetime", _instant, tz),
-        "attendance": f.get("attendance", _int),
+        "attendance": f.get("attendance", _int32),
         "deleted": f.get("deleted", _bool),
-        "visit_id": f.get("visit_id", _int),
-        "create_date": f.get("create_date", _instant, tz),
-        "last_change_at": f.get("last_change_date", _instant, tz),
+        "visit_id": f.get("visit_id", _int, required_type=True),
+        "create_date": f.get("create_date", _instant, tz, required_type=True),
+        # the version key: a record whose change date cannot be read could neither win nor lose against another
+        "last_change_at": f.get("last_change_date", _instant, tz, required_type=True),
     }
     services = obj.get("services") or []
     if not isinstance(services, list):
@@ -241,18 +324,21 @@ def _record_rows(obj: dict[str, Any], tz: ZoneInfo) -> tuple[dict[str, Any], lis
             f.invalid.append(f"services[{position}]")
             continue
         sf = _Fields(service)
-        service_rows.append(
-            {
-                "company_id": company_id,
-                "record_id": record_id,
-                "position": position,
-                "service_id": sf.get("id", _int),
-                "title": sf.get("title", _text),
-                "cost": sf.get("cost", _float),
-                "first_cost": sf.get("first_cost", _float),
-                "amount": sf.get("amount", _int),
-            }
-        )
+        try:
+            service_rows.append(
+                {
+                    "company_id": company_id,
+                    "record_id": record_id,
+                    "position": position,
+                    "service_id": sf.get("id", _int, required_type=True),
+                    "title": sf.get("title", _text),
+                    "cost": sf.get("cost", _float),
+                    "first_cost": sf.get("first_cost", _float),
+                    "amount": sf.get("amount", _int32),
+                }
+            )
+        except LineError as exc:
+            raise LineError(f"services[{position}].{exc}") from None
         f.invalid.extend(f"services[{position}].{name}" for name in sf.invalid)
     # an unparsable datetime is reported from `datetime_raw` (reason unparsable_datetime), not twice
     row["invalid_fields"] = ", ".join(name for name in f.invalid if name != "datetime") or None
@@ -374,15 +460,15 @@ def _load_entity(
     for file, line, obj in source.objects:
         try:
             if entity == "records":
-                tz = zones.get(_int(obj.get("company_id")), _zone(None))
+                tz = zones.get(_id(obj, "company_id"), _zone(None))
                 row, children = _record_rows(obj, tz)
             else:
                 row, children = (
                     {"companies": _company_row, "services": _service_row, "clients": _client_row}[entity](obj),
                     [],
                 )
-        except (TypeError, ValueError, OverflowError) as exc:
-            report.rejects.append(Reject(file, line, f"unusable id: {exc}", _payload(obj)))
+        except LineError as exc:
+            report.rejects.append(Reject(file, line, str(exc), _payload(obj)))
             continue
         missing = [k for k in keys if row.get(k) is None]
         if missing:
@@ -395,6 +481,9 @@ def _load_entity(
         if previous is None or _not_older(row, previous[0]):
             latest[key] = (row, children)
     report.seen[entity] = len(latest)
+    if entity == "companies":
+        held = {row["company_id"]: row["timezone_error"] for row, _ in latest.values() if row["timezone_error"]}
+        report.held.update(held)
     if not latest:
         report.loaded[entity] = 0
         return

@@ -49,6 +49,7 @@ RUNNER_TABLES: dict[str, str] = {
         company_id bigint primary key,
         name text,
         timezone text,
+        timezone_error text,
         locale text,
         country text,
         booking_url text,

@@ -31,6 +31,7 @@ from reactivation.messages import (
     first_name,
     render_template,
 )
+from reactivation.messages.gemini import OPT_OUT as gemini_opt_out
 from reactivation.messages.gemini import AIError, GeminiComposer, build_prompt, parse_reply
 from reactivation.messages.render import TEMPLATES_DIR, lower_first, ru_plural
 
@@ -257,8 +258,13 @@ GOOD_EN = f"Anna, {BUSINESS} would love to see you for your women's haircut. Boo
         (GOOD_EN.replace("Anna", "%s"), "en", 480, "placeholder"),
         (GOOD_RU.replace(OPT_OUT["ru"], ""), "ru", 480, "no_opt_out"),
         (GOOD_EN.replace(OPT_OUT["en"], "Reply NO to unsubscribe."), "en", 480, "no_opt_out"),
-        (GOOD_RU.replace("СТОП", "STOP"), "ru", 480, None),  # STOP is accepted in ru
-        (GOOD_RU.replace("СТОП", "стоп"), "ru", 480, None),  # case-insensitive
+        (GOOD_RU.replace("СТОП", "STOP"), "ru", 480, "no_opt_out"),  # only the exact sentence of the language
+        (GOOD_RU.replace("СТОП", "стоп"), "ru", 480, "no_opt_out"),
+        (GOOD_RU.replace(OPT_OUT["ru"], "Ответьте СТОП."), "ru", 480, "no_opt_out"),
+        (GOOD_RU.replace(OPT_OUT["ru"], OPT_OUT["en"]), "ru", 480, "no_opt_out"),
+        (GOOD_EN.replace(OPT_OUT["en"], OPT_OUT["ru"]), "en", 480, "no_opt_out"),
+        (GOOD_EN.replace(OPT_OUT["en"], "Reply stop to opt out."), "en", 480, "no_opt_out"),
+        (GOOD_RU.replace(OPT_OUT["ru"], "Чтобы не получать\n  сообщения, ответьте СТОП."), "ru", 480, None),
         (GOOD_EN.replace("would love", "очень ждёт"), "en", 480, "wrong_language"),
         (f"Anna, {BUSINESS} misses you, book again soon please, we would love that. {OPT_OUT['ru']}", "ru", 480,
          "wrong_language"),
@@ -269,6 +275,45 @@ GOOD_EN = f"Anna, {BUSINESS} would love to see you for your women's haircut. Boo
 def test_guardrails(text: str, locale: str, max_chars: int, reason: str | None) -> None:
     req = request(locale=locale, client_name=NAMES[locale], service_title=SERVICES[locale])
     assert check_guardrails(text, req, max_chars) == reason
+
+
+@pytest.mark.parametrize(
+    ("locale", "service", "text"),
+    [
+        pytest.param(
+            "ru",
+            "Стоп-целлюлит массаж",
+            f"Анна, {BUSINESS} ждёт вас на «Стоп-целлюлит массаж». Запись: {URL}",
+            id="ru-стоп",
+        ),
+        pytest.param(
+            "ru",
+            "Массаж STOP-стресс",
+            f"Анна, {BUSINESS} ждёт вас на «Массаж STOP-стресс». Запись: {URL}",
+            id="ru-STOP",
+        ),
+        pytest.param(
+            "en",
+            "Stop-smoking session",
+            f"Anna, {BUSINESS} would love to see you for a stop-smoking session. {URL}",
+            id="en-stop",
+        ),
+    ],
+)
+def test_stop_in_the_service_title_does_not_stand_in_for_the_opt_out_sentence(
+    locale: str, service: str, text: str
+) -> None:
+    req = request(locale=locale, client_name=NAMES[locale], service_title=service)
+    assert check_guardrails(text, req, 480) == "no_opt_out"
+    assert check_guardrails(f"{text}\n{OPT_OUT[locale]}", req, 480) is None
+
+
+def test_guardrail_requires_the_sentence_the_templates_end_with() -> None:
+    for locale in LOCALES:
+        req = request(locale=locale, client_name=NAMES[locale], service_title=SERVICES[locale])
+        sentence = render_template(req).splitlines()[-1]
+        assert sentence == gemini_opt_out[locale]
+        assert check_guardrails(render_template(req).replace(sentence, ""), req, 480) == "no_opt_out"
 
 
 def test_english_text_may_keep_cyrillic_names() -> None:

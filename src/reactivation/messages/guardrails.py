@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from reactivation.messages.gemini import OPT_OUT
 from reactivation.messages.model import MessageRequest
 from reactivation.messages.render import first_name
 
@@ -38,9 +39,12 @@ def check_guardrails(text: str, request: MessageRequest, max_chars: int) -> str 
 
 
 def _has_opt_out(text: str, language: str) -> bool:
-    """The opt-out keyword is there: STOP in English; СТОП (or STOP, which Russian speakers also use) in Russian."""
-    folded = text.casefold()
-    return "stop" in folded or (language == "ru" and "стоп" in folded)
+    """The language's opt-out sentence is there word for word (runs of whitespace aside).
+
+    A bare "стоп"/"stop" is not enough: a service called "Стоп-целлюлит" would otherwise pass a text that never tells
+    the client how to opt out. The sentence is the one the templates end with and the prompt asks Gemini to copy.
+    """
+    return _spaced(OPT_OUT[language]) in _spaced(text)
 
 
 def _language_matches(text: str, request: MessageRequest) -> bool:
@@ -73,4 +77,8 @@ def _mentions(text: str, name: str) -> bool:
 
 
 def _squash(text: str) -> str:
-    return " ".join(text.split()).casefold()
+    return _spaced(text).casefold()
+
+
+def _spaced(text: str) -> str:
+    return " ".join(text.split())

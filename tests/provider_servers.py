@@ -21,7 +21,8 @@ several threads or processes are fine; read the recorded lists once the senders 
         wa.delivered      # accepted messages: {"to", "template", "language", "parameters", "id"}
         wa.requests
 
-The webhook receiver checks `X-Reactivation-Signature` with `verify_signature` (401 when bad), then answers a
+The webhook receiver checks `X-Reactivation-Signature` over the timestamp, `Idempotency-Key` and raw body with
+`verify_signature` (401 when bad), then answers a
 scripted failure status if one is queued, then processes the message once per `Idempotency-Key`: a repeated key
 gets the first answer again (200) and counts in `duplicates`. The WhatsApp server checks the path, the Bearer
 token (401, Graph code 190), queued 5xx, the template payload shape (400, code 100) and `errors_by_to`
@@ -139,13 +140,13 @@ class WebhookReceiver(_LoopbackServer):
 
     def _reply(self, path: str, headers: httpx.Headers, raw: bytes, body: Any) -> Reply:
         timestamp = headers.get("X-Reactivation-Timestamp", "")
-        if not verify_signature(self.secret, timestamp, raw, headers.get("X-Reactivation-Signature")):
+        key = headers.get("Idempotency-Key")
+        if not verify_signature(self.secret, timestamp, key, raw, headers.get("X-Reactivation-Signature")):
             return 401, {"error": "bad signature"}, {}
         if self.fail_statuses:
             status = self.fail_statuses.pop(0)
             extra = {"Retry-After": str(self.retry_after)} if status == 429 and self.retry_after is not None else {}
             return status, {"error": f"scripted {status}"}, extra
-        key = headers.get("Idempotency-Key")
         if not key or not isinstance(body, dict):
             return 400, {"error": "Idempotency-Key header and a JSON object body are required"}, {}
         if key in self._answers:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import logging
@@ -11,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reactivation.channels import (
@@ -100,18 +103,51 @@ def closed_port_url() -> str:
 def test_signature_verifies_and_rejects_tampering_and_stale_timestamps() -> None:
     body = json.dumps({"message_key": "k1", "text": "Привет"}, ensure_ascii=False).encode()
     ts = 1_760_000_000
-    header = sign(SECRET, ts, body)
+    header = sign(SECRET, ts, "k1", body)
 
     assert header.startswith("sha256=")
-    assert verify_signature(SECRET, str(ts), body, header, now=ts + 10)
-    assert not verify_signature(SECRET, ts, body.replace("Привет".encode(), "Пока".encode()), header, now=ts)
-    assert not verify_signature("other-secret", ts, body, header, now=ts)
-    assert not verify_signature(SECRET, ts, body, header, now=ts + 301)
-    assert not verify_signature(SECRET, ts, body, header, now=ts - 301)
-    assert verify_signature(SECRET, ts, body, header, tolerance_seconds=600, now=ts + 301)
-    assert not verify_signature(SECRET, "not-a-number", body, header, now=ts)
-    assert not verify_signature(SECRET, ts, body, None, now=ts)
-    assert not verify_signature(SECRET, ts, body, header.removeprefix("sha256="), now=ts)
+    assert verify_signature(SECRET, str(ts), "k1", body, header, now=ts + 10)
+    assert not verify_signature(SECRET, ts, "k1", body.replace("Привет".encode(), "Пока".encode()), header, now=ts)
+    assert not verify_signature("other-secret", ts, "k1", body, header, now=ts)
+    assert not verify_signature(SECRET, ts, "k1", body, header, now=ts + 301)
+    assert not verify_signature(SECRET, ts, "k1", body, header, now=ts - 301)
+    assert verify_signature(SECRET, ts, "k1", body, header, tolerance_seconds=600, now=ts + 301)
+    assert not verify_signature(SECRET, "not-a-number", "k1", body, header, now=ts)
+    assert not verify_signature(SECRET, ts, "k1", body, None, now=ts)
+    assert not verify_signature(SECRET, ts, "k1", body, header.removeprefix("sha256="), now=ts)
+
+
+def test_signature_covers_the_idempotency_key() -> None:
+    body = b'{"message_key":"c7:client42:2026-11-25"}'
+    ts = 1_760_000_000
+    header = sign(SECRET, ts, "c7:client42:2026-11-25", body)
+
+    assert verify_signature(SECRET, ts, "c7:client42:2026-11-25", body, header, now=ts)
+    assert not verify_signature(SECRET, ts, "c7:client43:2026-11-25", body, header, now=ts)  # key swapped
+    assert not verify_signature(SECRET, ts, "", body, header, now=ts)
+    assert not verify_signature(SECRET, ts, None, body, header, now=ts)
+    # the documented string, so a receiver in any language can check it: timestamp, key and body, line-fed
+    signed = b"1760000000\nc7:client42:2026-11-25\n" + body
+    assert header == "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+    # a key cannot end early and take part of the body: line breaks are refused, not signed
+    with pytest.raises(ValueError, match="line break"):
+        sign(SECRET, ts, "c7\nx", body)
+    assert not verify_signature(SECRET, ts, "c7\nx", body, header, now=ts)
+
+
+def test_receiver_refuses_a_request_whose_idempotency_key_was_swapped(receiver: WebhookReceiver) -> None:
+    body = b'{"message_key":"c7:client42:2026-11-25"}'
+    ts = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "X-Reactivation-Timestamp": str(ts),
+        "X-Reactivation-Signature": sign(SECRET, ts, "c7:client42:2026-11-25", body),
+    }
+    swapped = httpx.post(receiver.url, content=body, headers={**headers, "Idempotency-Key": "c7:client43:2026-11-25"})
+    genuine = httpx.post(receiver.url, content=body, headers={**headers, "Idempotency-Key": "c7:client42:2026-11-25"})
+
+    assert swapped.status_code == 401 and genuine.status_code == 200
+    assert receiver.delivered == ["c7:client42:2026-11-25"]
 
 
 # ---------- webhook
@@ -327,8 +363,39 @@ def test_whatsapp_connection_refused_is_retried(sleep: FakeSleep) -> None:
     assert len(sleep.waits) == 2
 
 
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("ru", ["клиент", "услуга", "наш салон", "ответьте на это сообщение"]),
+        ("en", ["there", "your service", "our salon", "reply to this message"]),
+        ("de", ["there", "your service", "our salon", "reply to this message"]),
+    ],
+)
+@pytest.mark.parametrize("blank", ["", " \n\t "])
+def test_whatsapp_never_sends_an_empty_template_parameter(
+    cloud: WhatsAppCloudServer, sleep: FakeSleep, locale: str, expected: list[str], blank: str
+) -> None:
+    message = replace(
+        MESSAGE, locale=locale, client_first_name=blank, service_title=blank, company_name=blank, booking_url=None
+    )
+    result = whatsapp(cloud.url, sleep).send(message)
+
+    assert result.accepted, result.error  # the loopback server answers 400 to an empty parameter, as WhatsApp does
+    (delivered,) = cloud.delivered
+    assert delivered["parameters"] == expected and all(p.strip() for p in delivered["parameters"])
+
+
+def test_whatsapp_keeps_the_given_values_and_fills_only_the_empty_ones(
+    cloud: WhatsAppCloudServer, sleep: FakeSleep
+) -> None:
+    result = whatsapp(cloud.url, sleep).send(replace(MESSAGE, client_first_name=""))
+
+    assert result.accepted
+    assert cloud.delivered[0]["parameters"] == ["клиент", "Маникюр", "Салон Лето", "https://book.example/7"]
+
+
 def test_whatsapp_rejected_payload_is_not_retried(cloud: WhatsAppCloudServer, sleep: FakeSleep) -> None:
-    result = whatsapp(cloud.url, sleep).send(replace(MESSAGE, client_first_name="  "))
+    result = whatsapp(cloud.url, sleep).send(replace(MESSAGE, locale=""))  # no language code: Graph error 100
 
     assert not result.accepted and not result.retryable
     assert result.error.startswith("http 400 whatsapp error 100:")
@@ -463,3 +530,42 @@ def test_webhook_url_must_be_http_and_is_not_echoed() -> None:
     with pytest.raises(ValueError, match="REACTIVATION_WEBHOOK_URL") as caught:
         WebhookChannel(ChannelSettings(webhook_url="ftp://crm.example/?token=s3cr3t", webhook_secret=SECRET))
     assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://crm.example/hook?token=s3cr3t",
+        "http://10.0.0.5/hook?token=s3cr3t",
+        "http://[2001:db8::1]/hook?token=s3cr3t",
+        "http://127.0.0.1.nip.io/hook?token=s3cr3t",  # a name is not resolved: only literal loopback counts
+        "http://localhost.crm.example/hook?token=s3cr3t",
+    ],
+)
+def test_webhook_refuses_plain_http_to_a_host_that_is_not_loopback(url: str) -> None:
+    with pytest.raises(ValueError, match="REACTIVATION_WEBHOOK_URL must be https://") as caught:
+        WebhookChannel(ChannelSettings(webhook_url=url, webhook_secret=SECRET))
+    assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://crm.example/hook",
+        "https://10.0.0.5:8443/hook",
+        "http://127.0.0.1:8080/hook",
+        "http://127.8.9.10/hook",
+        "http://[::1]:8080/hook",
+        "http://localhost:8080/hook",
+        "http://LocalHost/hook",
+    ],
+)
+def test_webhook_accepts_https_anywhere_and_plain_http_to_loopback(url: str) -> None:
+    WebhookChannel(ChannelSettings(webhook_url=url, webhook_secret=SECRET)).close()
+
+
+def test_webhook_over_plain_http_to_127_0_0_1_delivers(receiver: WebhookReceiver, sleep: FakeSleep) -> None:
+    assert receiver.url.startswith("http://127.0.0.1:")
+    result = webhook(receiver.url, sleep).send(MESSAGE)
+
+    assert result.accepted and receiver.delivered == [MESSAGE.message_key]

@@ -1,14 +1,24 @@
-"""Webhook channel: a signed JSON POST to the business's own endpoint (CRM, chat bot, SMS gateway).
+r"""Webhook channel: a signed JSON POST to the business's own endpoint (CRM, chat bot, SMS gateway).
 
-Every attempt of one send() carries the same body and `Idempotency-Key`, with a fresh timestamp and
-signature: `X-Reactivation-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}.{raw_body}")>`.
-Receivers check it with `verify_signature` and deduplicate on the key, which makes re-sends safe.
+Every attempt of one send() carries the same body and `Idempotency-Key`, with a fresh `X-Reactivation-Timestamp`
+(unix seconds) and `X-Reactivation-Signature: sha256=<hex HMAC-SHA256(secret, signed)>`, where `signed` is
+these bytes, UTF-8, joined by line feeds:
+
+    {X-Reactivation-Timestamp}\n{Idempotency-Key}\n{raw body}
+
+Receivers check it with `verify_signature` and deduplicate on the key, which makes re-sends safe. The key is
+signed because receivers act on it: a swapped key would make one message look like a duplicate of another, or
+a re-send look new. A header value cannot hold a line feed, so no part can spill into the next.
+
+The URL must be https://; plain http is allowed only to a loopback host (127.0.0.0/8, ::1, localhost), where
+nothing on the network can read the message or the phone number in it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import time
 from collections.abc import Callable
@@ -28,31 +38,39 @@ from reactivation.channels.retry import Attempt, run_attempts
 
 SIGNATURE_PREFIX = "sha256="
 AUTH_FAILED = "auth failed (check REACTIVATION_WEBHOOK_SECRET)"
+LOOPBACK_NAMES = frozenset({"localhost"})
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The signature header value for `body` sent at `timestamp`."""
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return SIGNATURE_PREFIX + mac.hexdigest()
+def sign(secret: str, timestamp: int, idempotency_key: str, body: bytes) -> str:
+    """The signature header value for `body` sent at `timestamp` under `idempotency_key`."""
+    if "\n" in idempotency_key or "\r" in idempotency_key:
+        raise ValueError("an Idempotency-Key cannot hold a line break")
+    signed = f"{timestamp}\n{idempotency_key}\n".encode() + body
+    return SIGNATURE_PREFIX + hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
 
 
 def verify_signature(
     secret: str,
     timestamp: str | int,
+    idempotency_key: str | None,
     body_bytes: bytes,
     signature_header: str | None,
     tolerance_seconds: int = 300,
     now: float | None = None,
 ) -> bool:
-    """For receivers: True when the signature matches the raw body and the timestamp is fresh (replay guard)."""
+    """For receivers: True when the signature matches the key and the raw body, and the timestamp is fresh."""
     try:
         ts = int(timestamp)
     except (TypeError, ValueError):
         return False
     current = time.time() if now is None else now
-    if abs(current - ts) > tolerance_seconds:
+    if abs(current - ts) > tolerance_seconds or not idempotency_key:
         return False
-    return hmac.compare_digest(sign(secret, ts, body_bytes).encode(), (signature_header or "").encode())
+    try:
+        expected = sign(secret, ts, idempotency_key, body_bytes)
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected.encode(), (signature_header or "").encode())
 
 
 class WebhookChannel:
@@ -99,7 +117,7 @@ class WebhookChannel:
             "Content-Type": "application/json",
             "Idempotency-Key": key,
             "X-Reactivation-Timestamp": str(timestamp),
-            "X-Reactivation-Signature": sign(self._secret, timestamp, body),
+            "X-Reactivation-Signature": sign(self._secret, timestamp, key, body),
         }
         try:
             response = self._client.post(self._url, content=body, headers=headers)
@@ -124,14 +142,29 @@ class WebhookChannel:
 
 
 def _checked_url(url: str) -> str:
-    """Reject a URL httpx cannot POST to, without echoing it (it may hold a token)."""
+    """Reject a URL that is not https (or http to this machine), without echoing it (it may hold a token)."""
     try:
-        scheme = httpx.URL(url).scheme
+        parsed = httpx.URL(url)
     except httpx.InvalidURL:
-        scheme = ""
-    if scheme not in ("http", "https"):
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError("REACTIVATION_WEBHOOK_URL must be an http(s) URL")
+    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+        raise ValueError(
+            "REACTIVATION_WEBHOOK_URL must be https:// "
+            "(plain http only to a loopback host: 127.0.0.0/8, ::1, localhost)"
+        )
     return url
+
+
+def _is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: names are not resolved, so a DNS name pointing at 127.0.0.1 does not count."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _body(message: OutgoingMessage, now: float) -> bytes:

@@ -4,6 +4,9 @@ Business-initiated messages must be an approved message template: free-form text
 24-hour customer service window that opens when the client writes first, and a reactivation message is never
 inside one. So `message.text` is not sent; the template `{prefix}_{tone}` receives four body parameters:
 first name, service, company, and the booking link (or a locale's "reply to this message" when there is none).
+WhatsApp rejects an empty parameter (error 100), so an empty or blank one is replaced by the locale's neutral
+word from `PARAMETER_FALLBACKS` (en: "there", "your service", "our salon"; ru: "клиент", "услуга", "наш салон"),
+chosen to read naturally in a template like "Hi {{1}}, time for {{2}} at {{3}}? {{4}}".
 
 The Cloud API has no idempotency key, so this channel is not idempotent and never repeats a request that may
 have reached Meta: only failures to connect are retried within send(), plus 5xx replies (Meta does not process
@@ -32,7 +35,11 @@ PER_CLIENT_ERRORS = {  # Graph error code -> why; give up on this client's messa
     80007: "account rate limit",
 }
 LANGUAGE_CODES = {"ru": "ru", "en": "en"}
-NO_BOOKING_URL = {"ru": "ответьте на это сообщение", "en": "reply to this message"}
+# Per locale, in parameter order: what stands in for a missing first name, service title, company name, booking link
+PARAMETER_FALLBACKS: dict[str, tuple[str, str, str, str]] = {
+    "ru": ("клиент", "услуга", "наш салон", "ответьте на это сообщение"),
+    "en": ("there", "your service", "our salon", "reply to this message"),
+}
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)  # no request bytes left us
 E164 = re.compile(r"\+\d{8,15}")
 
@@ -104,9 +111,10 @@ class WhatsAppChannel:
 
 
 def template_payload(message: OutgoingMessage, template_prefix: str) -> dict[str, Any]:
-    """The Cloud API body for `message`: template `{prefix}_{tone}` with its four body parameters."""
-    booking = message.booking_url or NO_BOOKING_URL.get(message.locale, NO_BOOKING_URL["en"])
-    values = (message.client_first_name, message.service_title, message.company_name, booking)
+    """The Cloud API body for `message`: template `{prefix}_{tone}` with its four body parameters, none empty."""
+    values = (message.client_first_name, message.service_title, message.company_name, message.booking_url)
+    fallbacks = PARAMETER_FALLBACKS.get(message.locale, PARAMETER_FALLBACKS["en"])
+    parameters = [_param(value or "") or fallback for value, fallback in zip(values, fallbacks, strict=True)]
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
@@ -115,7 +123,7 @@ def template_payload(message: OutgoingMessage, template_prefix: str) -> dict[str
         "template": {
             "name": f"{template_prefix}_{message.tone}",
             "language": {"code": LANGUAGE_CODES.get(message.locale, message.locale)},
-            "components": [{"type": "body", "parameters": [{"type": "text", "text": _param(v)} for v in values]}],
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}],
         },
     }
 

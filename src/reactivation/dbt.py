@@ -77,6 +77,20 @@ def dbt_vars(as_of: date | None = None, extra: dict[str, Any] | None = None) -> 
     return values
 
 
+def var_value(name: str) -> Any:
+    """A rule's var as the next dbt run sees it: `REACTIVATION_DBT_VARS`, else its default in `dbt_project.yml`."""
+    overrides = dbt_vars()
+    if name in overrides:
+        return overrides[name]
+    import yaml
+
+    project = yaml.safe_load((Settings().project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    defaults = project.get("vars") or {}
+    if name not in defaults:
+        raise KeyError(f"dbt_project.yml defines no var {name!r}")
+    return defaults[name]
+
+
 def run_dbt(
     args: list[str],
     settings: Settings | None = None,

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pandas as pd
 
+from reactivation.privacy import CARD_KEYS, CLIENT_KEYS, mask_content, scrub_payload_sql
 from reactivation.warehouse import Warehouse
 
 ENTITY_FILES = ("companies", "services", "clients", "records")
@@ -440,10 +441,11 @@ def ingest(
             if entity in by_entity:
                 _load_entity(wh, by_entity[entity], zones, report, started)
         for reject in report.rejects:
+            content = mask_content(reject.content)[:2000]  # names removed, phones masked; file, line, reason kept
             wh.execute(
                 "insert into raw_ingest_rejects (batch_id, source, file, line, reason, content, rejected_at)"
                 " values (%s, %s, %s, %s, %s, %s, %s)",
-                [batch_id, source_name, reject.file, reject.line, reject.reason, reject.content[:2000], started],
+                [batch_id, source_name, reject.file, reject.line, reject.reason, content, started],
             )
         if within_batch is not None:
             within_batch(wh)
@@ -491,11 +493,11 @@ def _load_entity(
     table = _TABLES[entity]
     wh.load_stage("_stage", _frame(rows), like=table)
     columns = list(rows[0].keys())
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    updates = ", ".join(f"{c} = {_kept_anonymous(wh, table, entity, c)}" for c in columns if c not in keys)
     if entity == "records":
         newer = f"{table}.last_change_at is null or excluded.last_change_at > {table}.last_change_at"
     else:
-        newer = f"{table}.payload is distinct from excluded.payload"
+        newer = f"{table}.payload is distinct from {_kept_anonymous(wh, table, entity, 'payload')}"
     wh.execute(
         f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from _stage "
         f"on conflict ({', '.join(keys)}) do update set {updates} where {newer}"
@@ -504,6 +506,27 @@ def _load_entity(
     if entity == "records":
         _replace_record_services(wh, [c for _, cs in latest.values() for c in cs], report.batch_id)
     wh.execute("drop table if exists _stage")
+
+
+# What retention erases (columns, payload keys, keys of the payload's client object): a row already anonymised
+# keeps them erased, and keeps `anonymised_at`, when its source is read again.
+_PERSONAL = {
+    "clients": (("name", "phone"), CARD_KEYS, CLIENT_KEYS),
+    "records": (("client_name", "client_phone"), (), CLIENT_KEYS),
+}
+
+
+def _kept_anonymous(wh: Warehouse, table: str, entity: str, column: str) -> str:
+    """The value an upsert writes into `column`: the incoming one, or for an anonymised row its scrubbed form."""
+    if entity not in _PERSONAL:
+        return f"excluded.{column}"
+    columns, keys, client_keys = _PERSONAL[entity]
+    if column in columns:
+        return f"case when {table}.anonymised_at is null then excluded.{column} end"
+    if column == "payload":
+        scrubbed = scrub_payload_sql(wh.engine, "excluded.payload", keys, client_keys)
+        return f"case when {table}.anonymised_at is null then excluded.payload else {scrubbed} end"
+    return f"excluded.{column}"
 
 
 def _not_older(row: dict[str, Any], previous: dict[str, Any]) -> bool:

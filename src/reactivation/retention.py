@@ -1,26 +1,33 @@
 """Retention: personal data older than `retention_days` (90) is anonymised; counts and outcomes stay.
 
-- Outbox rows created before the cut-off lose their message text, prompt, template parameters and phone.
-- Clients who can no longer be reactivated (no visit within `lost_after_days`, 365) and whose last activity
-  (record or message) is older than the cut-off lose name and phone in the raw client cards and in the client
-  object of their records (columns and JSON payload). Ids, dates, attendance and costs stay, so every model and
-  outcome is unchanged. Idempotent: anonymised rows carry `anonymised_at` and are skipped.
+- Outbox rows created before the cut-off lose their message text, prompt, template parameters and phone;
+  opt-outs recorded before it lose the reply text (the phone or client id that protects the client stays).
+- Clients who can no longer be reactivated (no visit within the dbt var `lost_after_days`, 365, and not due in
+  the last refresh) and whose last activity (record or message) is older than the cut-off lose name and phone in
+  the raw client cards and in the client object of their records (columns and JSON payload). Ids, dates,
+  attendance and costs stay, so every model and outcome is unchanged. Idempotent: anonymised rows carry
+  `anonymised_at` and are skipped; ingest keeps them anonymised when the same source is read again.
+- Set-based: the stale clients are chosen by one query, then each table gets one `update … from` them, the JSON
+  payloads scrubbed in SQL (`reactivation.privacy.scrub_payload_sql`).
 - Anonymising rewrites raw rows, so it is an ingest batch of its own (source `retention`): the cards and records it
   scrubs (and the records' service lines, which always carry their record's batch) get its `_batch_id`, and every
-  incremental model re-reads them instead of keeping the old name and phone.
+  incremental model re-reads them. `run_retention` refreshes `int_client_contacts` (the one model that keeps
+  names and phones of clients who are not due) right after, so no copy outlives the retention step.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from reactivation import dbt
 from reactivation.ingest import close_batch, register_batch
+from reactivation.privacy import CARD_KEYS, CLIENT_KEYS, scrub_payload_sql
+from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
 
-ANONYMOUS = None
+CONTACT_MODELS = ("int_client_contacts",)  # materialised models holding names/phones of clients who are not due
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,11 @@ class RetentionSettings:
 
     @classmethod
     def from_env(cls) -> RetentionSettings:
-        return cls(retention_days=int(os.environ.get("REACTIVATION_RETENTION_DAYS", cls.retention_days)))
+        """`REACTIVATION_RETENTION_DAYS`; `lost_after_days` is the dbt var (`REACTIVATION_DBT_VARS` or its default)."""
+        return cls(
+            retention_days=int(os.environ.get("REACTIVATION_RETENTION_DAYS", cls.retention_days)),
+            lost_after_days=int(dbt.var_value("lost_after_days")),
+        )
 
 
 @dataclass
@@ -38,12 +49,22 @@ class RetentionReport:
     messages: int = 0
     clients: int = 0
     records: int = 0
+    opt_out_texts: int = 0
 
 
-def _stale_clients(wh: Warehouse, cutoff: datetime, lost_before: datetime) -> list[tuple[int, int]]:
-    """(company, client) pairs, from cards or records, beyond reactivation and without activity since the cut-off."""
-    return wh.fetchall(
-        """
+def _select_stale_clients(wh: Warehouse) -> str:
+    """(company, client) pairs, from cards or records, beyond reactivation and without activity since the cut-off.
+
+    Parameters: cut-off, lost-before, cut-off. A client the last refresh still found due is not lost yet (the
+    model counts days in the company's calendar, this query in instants: at the boundary day they may disagree).
+    """
+    not_due = (
+        "and not exists (select 1 from due_clients where due_clients.company_id = known.company_id"
+        " and due_clients.client_id = known.client_id)"
+        if wh.table_exists("due_clients")
+        else ""
+    )
+    return f"""
         with activity as (
             select company_id, client_id, max(coalesce(last_change_at, visit_at)) as last_seen,
                    max(case when attendance = 1 and not coalesce(deleted, false) then visit_at end) as last_visit,
@@ -72,27 +93,12 @@ def _stale_clients(wh: Warehouse, cutoff: datetime, lost_before: datetime) -> li
             and coalesce(activity.last_seen, cards._loaded_at) < %s
             and (activity.last_visit is null or activity.last_visit < %s)
             and (messaged.last_message is null or messaged.last_message < %s)
-        order by known.company_id, known.client_id
-        """,
-        [cutoff, lost_before, cutoff],
-    )
-
-
-def _scrub(payload: object, keys: tuple[str, ...]) -> str:
-    data = payload if isinstance(payload, dict) else json.loads(payload)
-    for key in keys:
-        if key in data:
-            data[key] = ANONYMOUS
-    client = data.get("client")
-    if isinstance(client, dict):
-        for key in ("name", "phone"):
-            if key in client:
-                client[key] = ANONYMOUS
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+            {not_due}
+    """
 
 
 def apply_retention(wh: Warehouse, settings: RetentionSettings, now: datetime | None = None) -> RetentionReport:
-    """Anonymise what is past retention, in one transaction."""
+    """Anonymise what is past retention, in one transaction, one statement per table."""
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=settings.retention_days)
     lost_before = now - timedelta(days=settings.lost_after_days)
@@ -106,36 +112,74 @@ def apply_retention(wh: Warehouse, settings: RetentionSettings, now: datetime | 
             " phone = null, anonymised_at = %s where created_at < %s and anonymised_at is null",
             [now, cutoff],
         )
-        batch_id = None
-        for company_id, client_id in _stale_clients(wh, cutoff, lost_before):
-            report.clients += 1
-            if batch_id is None:  # only a run that anonymises a client opens a batch
-                batch_id = register_batch(wh, "retention", now)
-            card = wh.fetchone(
-                "select payload from raw_yclients_clients where company_id = %s and id = %s and anonymised_at is null",
-                [company_id, client_id],
-            )
-            if card is not None:
-                wh.execute(
-                    "update raw_yclients_clients set name = null, phone = null, payload = %s, anonymised_at = %s,"
-                    " _batch_id = %s where company_id = %s and id = %s",
-                    [_scrub(card[0], ("name", "phone")), now, batch_id, company_id, client_id],
-                )
-            for record_id, payload in wh.fetchall(
-                "select id, payload from raw_yclients_records where company_id = %s and client_id = %s"
-                " and anonymised_at is null",
-                [company_id, client_id],
-            ):
-                report.records += 1
-                wh.execute(
-                    "update raw_yclients_records set client_name = null, client_phone = null, payload = %s,"
-                    " anonymised_at = %s, _batch_id = %s where company_id = %s and id = %s",
-                    [_scrub(payload, ()), now, batch_id, company_id, record_id],
-                )
-                wh.execute(
-                    "update raw_yclients_record_services set _batch_id = %s where company_id = %s and record_id = %s",
-                    [batch_id, company_id, record_id],
-                )
-        if batch_id is not None:
+        report.opt_out_texts = wh.fetchone(
+            "select count(*) from reactivation_opt_outs where created_at < %s and message_text is not null", [cutoff]
+        )[0]
+        wh.execute(
+            "update reactivation_opt_outs set message_text = null where created_at < %s and message_text is not null",
+            [cutoff],
+        )
+        wh.execute("drop table if exists _retention_stale")
+        wh.execute("create temp table _retention_stale (company_id bigint not null, client_id bigint not null)")
+        wh.execute(
+            f"insert into _retention_stale (company_id, client_id) {_select_stale_clients(wh)}",
+            [cutoff, lost_before, cutoff],
+        )
+        report.clients = wh.fetchone("select count(*) from _retention_stale")[0]
+        if report.clients:  # only a run that anonymises a client opens a batch
+            batch_id = register_batch(wh, "retention", now)
+            _anonymise_stale(wh, batch_id, now)
+            report.records = wh.fetchone("select count(*) from raw_yclients_records where _batch_id = %s", [batch_id])[
+                0
+            ]
             close_batch(wh, batch_id, {"anonymised": {"clients": report.clients, "records": report.records}})
+        wh.execute("drop table if exists _retention_stale")
+    return report
+
+
+def _anonymise_stale(wh: Warehouse, batch_id: int, now: datetime) -> None:
+    """Cards, records and the records' service lines of the clients in `_retention_stale`: one update each."""
+    card_payload = scrub_payload_sql(wh.engine, "payload", CARD_KEYS, CLIENT_KEYS)
+    record_payload = scrub_payload_sql(wh.engine, "payload", (), CLIENT_KEYS)
+    wh.execute(
+        f"update raw_yclients_clients set name = null, phone = null, payload = {card_payload}, anonymised_at = %s,"
+        " _batch_id = %s from _retention_stale"
+        " where raw_yclients_clients.company_id = _retention_stale.company_id"
+        " and raw_yclients_clients.id = _retention_stale.client_id and raw_yclients_clients.anonymised_at is null",
+        [now, batch_id],
+    )
+    wh.execute(
+        f"update raw_yclients_records set client_name = null, client_phone = null, payload = {record_payload},"
+        " anonymised_at = %s, _batch_id = %s from _retention_stale"
+        " where raw_yclients_records.company_id = _retention_stale.company_id"
+        " and raw_yclients_records.client_id = _retention_stale.client_id"
+        " and raw_yclients_records.anonymised_at is null",
+        [now, batch_id],
+    )
+    wh.execute(
+        "update raw_yclients_record_services set _batch_id = %s from raw_yclients_records"
+        " where raw_yclients_records.company_id = raw_yclients_record_services.company_id"
+        " and raw_yclients_records.id = raw_yclients_record_services.record_id"
+        " and raw_yclients_records._batch_id = %s",
+        [batch_id, batch_id],
+    )
+
+
+def refresh_contacts(settings: Settings) -> None:
+    """Re-read retention's batch into the models that keep names and phones (incremental: only that batch)."""
+    with Warehouse.connect(settings) as wh:
+        built = [model for model in CONTACT_MODELS if wh.table_exists(model)]
+    if built:  # a model not built yet is built from scrubbed rows by the first refresh
+        dbt.run_dbt(["run", "--select", *built], settings, dbt.dbt_vars())
+
+
+def run_retention(settings: Settings, retention: RetentionSettings, now: datetime | None = None) -> RetentionReport:
+    """The retention step: anonymise the raw and runner tables, then refresh the contact model, so none keeps a copy.
+
+    A crash between the two leaves the copy only until the next refresh (every refresh re-reads the batch).
+    """
+    with Warehouse.connect(settings) as wh:
+        wh.ensure_tables()
+        report = apply_retention(wh, retention, now)
+    refresh_contacts(settings)
     return report

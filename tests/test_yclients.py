@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from reactivation import demo
+from reactivation import campaign, demo
+from reactivation.channels import ChannelSettings
 from reactivation.ingest import ingest, sources_from_objects
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
@@ -40,6 +41,7 @@ from .yclients_server import (
     REFUSED_WITH_200,
     FakeYClients,
     Reply,
+    envelope,
     error,
     rate_limited,
 )
@@ -73,8 +75,8 @@ class FakeClock:
         self.now += seconds
 
 
-class Killed(Exception):
-    """Stands for the process dying between two pages."""
+class Killed(BaseException):
+    """Stands for the process dying between two pages (a BaseException, like the signals that kill it)."""
 
 
 @pytest.fixture(scope="module")
@@ -356,6 +358,140 @@ def test_a_bad_partner_token_names_the_partner_token(data: demo.DemoData, api: F
     assert str(bad.value) == (
         "YClients rejected the partner token (401): Partner authentication failed. Check YCLIENTS_PARTNER_TOKEN."
     )
+
+
+def test_a_company_answering_garbage_fails_alone_and_the_other_companies_sync(
+    settings: Settings, data: demo.DemoData, api: FakeYClients, clock: FakeClock
+) -> None:
+    garbage = Reply(200, envelope([{"id": [7], "title": {"ru": "Стрижки"}}]))  # a well-formed envelope, absurd data
+    api.fail("GET", "/company/102/service_categories", [garbage])
+    reports = sync_into(settings, api, clock, data)
+    assert reports[102].error is not None and reports[102].error.startswith("TypeError")
+    assert not reports[101].error and not reports[103].error
+    assert {(101, "records"), (103, "records")} <= set(cursors(settings)) and (102, "records") not in cursors(settings)
+
+
+def test_a_far_future_change_date_cannot_freeze_the_changes_cursor(
+    settings: Settings, data: demo.DemoData, api: FakeYClients, clock: FakeClock
+) -> None:
+    sync_into(settings, api, clock, data, companies=[101])
+    zone = ZoneInfo(api.companies[101]["timezone"])
+    stamped, changed = [r for (c, _), r in sorted(api.records.items()) if c == 101 and r["client"]][:2]
+    stamped["last_change_date"] = "2099-01-01T00:00:00+03:00"  # a clock gone wrong somewhere in YClients
+    sync_into(settings, api, clock, data, companies=[101])
+    assert _instant(cursors(settings)[(101, "records")]) <= datetime.now(UTC)
+
+    changed["attendance"] = -1  # changed in the salon after that read
+    changed["last_change_date"] = datetime.now(zone).isoformat(timespec="seconds")
+    sync_into(settings, api, clock, data, companies=[101])
+    with Warehouse.connect(settings) as wh:
+        loaded = wh.fetchone("select attendance from raw_yclients_records where id = %s", [changed["id"]])
+    assert loaded == (-1,)
+
+
+def test_clients_missing_from_the_complete_client_list_are_deleted_not_revived_from_their_records(
+    settings: Settings, data: demo.DemoData, api: FakeYClients, clock: FakeClock
+) -> None:
+    sync_into(settings, api, clock, data, companies=[101])
+    run_models(settings)
+    due = frame(settings, "due_clients", "company_id, client_id").query("company_id == 101")
+    with_card, records_only = int(due.client_id.iloc[0]), int(due.client_id.iloc[1])
+    for client_id in (with_card, records_only):  # deleted in YClients: the client list no longer has them
+        del api.clients[(101, client_id)]
+    with Warehouse.connect(settings) as wh:  # a client known only from records (e.g. deleted before any sync)
+        wh.execute("delete from raw_yclients_clients where company_id = 101 and id = %s", [records_only])
+    card = "select deleted from raw_yclients_clients where company_id = 101 and id = %s"
+
+    api.fail("POST", "/company/101/clients/search", [NOT_JSON] * 6, page=2)  # a partial read marks nobody
+    report = sync_into(settings, api, clock, data, companies=[101], page_size=10)[101]
+    assert len(report.skipped_pages) == 1 and report.deleted_clients == 0
+    with Warehouse.connect(settings) as wh:
+        assert (wh.fetchone(card, [with_card]), wh.fetchone(card, [records_only])) == ((False,), None)
+
+    report = sync_into(settings, api, clock, data, companies=[101])[101]
+    assert report.deleted_clients == 2 and "2 client(s) gone from the client list marked deleted" in report.summary()
+    with Warehouse.connect(settings) as wh:
+        assert (wh.fetchone(card, [with_card]), wh.fetchone(card, [records_only])) == ((True,), (True,))
+    run_models(settings)
+    with Warehouse.connect(settings) as wh:
+        still_due = {c for (c,) in wh.fetchall("select client_id from due_clients where company_id = 101")}
+        reasons = set(wh.fetchall("select client_id, reason from due_client_exclusions where company_id = 101"))
+    assert not {with_card, records_only} & still_due
+    assert {(with_card, "client_deleted"), (records_only, "client_deleted")} <= reasons
+    assert sync_into(settings, api, clock, data, companies=[101])[101].deleted_clients == 0  # marked once
+
+
+# ---------- bookings read right before delivery
+PLANNED_AT = datetime(2026, 11, 25, 9, tzinfo=UTC)
+DELIVER_AT = datetime(2026, 11, 26, 11, tzinfo=UTC)  # inside every demo company's send window
+
+
+def queue_messages(settings: Settings, api: FakeYClients, clock: FakeClock, data: demo.DemoData) -> None:
+    """Sync every company, refresh the models and queue today's messages."""
+    sync_into(settings, api, clock, data)
+    run_models(settings)
+    with Warehouse.connect(settings) as wh:
+        assert campaign.queue(wh, campaign.plan(wh, COMPANIES, campaign.RunSettings(), PLANNED_AT)) > 0
+
+
+def deliver_with_refresh(
+    settings: Settings, api: FakeYClients, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"YCLIENTS_BASE_URL": api.base_url, "YCLIENTS_PARTNER_TOKEN": PARTNER,
+                        "YCLIENTS_USER_TOKEN": USER}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    run = campaign.RunSettings(
+        channels=ChannelSettings(channel="log", log_path=tmp_path / "sent.jsonl"), refresh_bookings=True
+    )
+    with Warehouse.connect(settings) as wh:
+        campaign.deliver_due(wh, run, now=DELIVER_AT)
+
+
+def statuses(settings: Settings) -> dict[tuple[int, int], str]:
+    with Warehouse.connect(settings) as wh:
+        rows = wh.fetchall("select company_id, client_id, status from reactivation_messages where not is_holdout")
+    return {(c, client): status for c, client, status in rows}
+
+
+def test_a_booking_made_after_queueing_is_read_before_delivery_and_its_message_is_not_sent(
+    settings: Settings, data: demo.DemoData, api: FakeYClients, clock: FakeClock, tmp_path: Path, monkeypatch
+) -> None:
+    queue_messages(settings, api, clock, data)
+    booked = min(client for (company, client) in statuses(settings) if company == 101)
+    mark = cursors(settings)[(101, "records")]
+    new_id = max(i for _, i in api.records) + 1
+    api.records[(101, new_id)] = _future_booking(api, new_id, booked, later(mark, api.companies[101]["timezone"], 60))
+    api.log.clear()
+
+    deliver_with_refresh(settings, api, tmp_path, monkeypatch)
+    with Warehouse.connect(settings) as wh:
+        assert wh.fetchone("select client_id from raw_yclients_records where company_id = 101 and id = %s", [new_id])
+    assert {r.path for r in api.log} == {f"/records/{c}" for c in COMPANIES}  # only the changes, one read each
+    assert all("changed_after" in r.params for r in api.log)
+    after = statuses(settings)
+    assert after[(101, booked)] != "sent"  # the send-time check saw the booking
+    assert any(status == "sent" for (company, _), status in after.items() if company == 101)
+    assert _instant(cursors(settings)[(101, "records_read")]) > DELIVER_AT  # the read's own moment (real clock)
+
+
+def test_a_failed_read_holds_a_company_only_when_its_last_read_is_older_than_the_staleness_limit(
+    settings: Settings, data: demo.DemoData, api: FakeYClients, clock: FakeClock, tmp_path: Path, monkeypatch
+) -> None:
+    queue_messages(settings, api, clock, data)
+    with Warehouse.connect(settings) as wh:
+        for company_id, age in ((101, timedelta(hours=3)), (102, timedelta(minutes=30))):
+            wh.execute(
+                "update raw_sync_cursors set cursor_value = %s where company_id = %s and entity = 'records_read'",
+                [(DELIVER_AT - age).isoformat(), company_id],
+            )
+    api.fail("GET", "/records/101", [error(400, "Неверный запрос")])
+    api.fail("GET", "/records/102", [error(400, "Неверный запрос")])
+
+    deliver_with_refresh(settings, api, tmp_path, monkeypatch)
+    after = statuses(settings)
+    assert {s for (c, _), s in after.items() if c == 101} == {"pending"}  # 3 h old: held, still pending
+    assert {s for (c, _), s in after.items() if c == 102} == {"sent"}  # 30 min old: recent enough
+    assert {s for (c, _), s in after.items() if c == 103} == {"sent"}  # read fine
 
 
 # ---------- the client alone

@@ -1,4 +1,5 @@
-"""YClients REST API sync: read companies, services, clients and records into the raw tables, resumably."""
+"""YClients REST API sync: read companies, services, clients and records into the raw tables, resumably; and
+the bookings changed since, right before delivery."""
 
 from reactivation.yclients.client import (
     MalformedPage,
@@ -9,9 +10,11 @@ from reactivation.yclients.client import (
     YClientsError,
 )
 from reactivation.yclients.config import CompanyDefaults, YClientsConfigError, YClientsSettings
+from reactivation.yclients.refresh import BookingsRefresh, refresh_bookings_before_delivery
 from reactivation.yclients.sync import SyncProgress, SyncReport, sync, sync_company
 
 __all__ = [
+    "BookingsRefresh",
     "CompanyDefaults",
     "MalformedPage",
     "Page",
@@ -23,6 +26,7 @@ __all__ = [
     "YClientsConfigError",
     "YClientsError",
     "YClientsSettings",
+    "refresh_bookings_before_delivery",
     "sync",
     "sync_company",
 ]

@@ -44,12 +44,15 @@ class YClientsSettings:
     timeout_seconds: float = 30.0
     max_retries: int = 5  # further attempts after the first, for 429, 5xx, timeouts and malformed pages
     max_retry_after_seconds: float = 60.0
+    bookings_staleness_minutes: int = 120  # delivery holds a company whose bookings were last read longer ago
 
     def __post_init__(self) -> None:
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
             raise YClientsConfigError(f"the YClients page size must be between 1 and {MAX_PAGE_SIZE}")
         if min(self.requests_per_second, self.requests_per_minute, self.backfill_chunk_days) < 1:
             raise YClientsConfigError("YClients request rates and the backfill chunk must be positive")
+        if self.bookings_staleness_minutes < 0:
+            raise YClientsConfigError("REACTIVATION_BOOKINGS_STALENESS_MINUTES cannot be negative")
         if self.max_retries < 0:
             raise YClientsConfigError("YClients retries cannot be negative")
 
@@ -66,6 +69,7 @@ class YClientsSettings:
             company_defaults=_company_defaults(env.get("REACTIVATION_COMPANY_SETTINGS", "")),
             requests_per_second=_int(env, "YCLIENTS_REQUESTS_PER_SECOND", 5),
             requests_per_minute=_int(env, "YCLIENTS_REQUESTS_PER_MINUTE", 200),
+            bookings_staleness_minutes=_int(env, "REACTIVATION_BOOKINGS_STALENESS_MINUTES", 120),
         )
 
     def defaults_for(self, company_id: int) -> CompanyDefaults:

@@ -12,8 +12,16 @@ Per company and run:
 - later runs read records changed after the high-water mark minus `overlap_minutes`, and move the mark in the
   batch of the last page.
 
+The changes mark never passes the moment its read began, so a record stamped far in the future cannot freeze it;
+that moment is also kept (`records_read`) as the time of the last complete read, which delivery uses to judge
+how fresh a company's bookings are.
+
 A page still malformed after its retries is logged with its URL, stored as a reject and skipped; from then on
 the run leaves the records cursors where they were, so the next run reads that page again.
+
+YClients' client list leaves deleted clients out. After a complete read of it, a client it lacks is marked deleted
+in `raw_yclients_clients` (a card with `deleted = true`, even for a client known only from records), so no record
+revives them; a partial or failed read marks nobody.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ logger = logging.getLogger("reactivation.yclients")
 
 RECORDS = "records"  # cursor: ISO instant of the newest last_change_date loaded
 BACKFILL = "records_backfill"  # cursor: end date (YYYY-MM-DD) of the last backfill chunk fully loaded
+READ = "records_read"  # cursor: ISO instant at which the last complete records read began
 HISTORY_DAYS = 3652  # default backfill start: ten years back
 FUTURE_DAYS = 365  # bookings this far ahead are read too
 
@@ -69,6 +78,7 @@ class SyncReport:
     records: int = 0
     clients: int = 0
     services: int = 0
+    deleted_clients: int = 0  # clients the complete client list no longer has, marked deleted in this run
     skipped_pages: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     cursor: str | None = None
@@ -81,6 +91,8 @@ class SyncReport:
             f"company {self.company_id}: {self.mode}, {self.pages} record page(s), {self.records} record(s), "
             f"{self.clients} client(s), {self.services} service(s); changes read up to {self.cursor or '-'}"
         )
+        if self.deleted_clients:
+            text += f"; {self.deleted_clients} client(s) gone from the client list marked deleted"
         if self.skipped_pages:
             text += f"; {len(self.skipped_pages)} malformed page(s) skipped, cursor kept for the next run"
         return text
@@ -108,9 +120,12 @@ def sync(
             for company_id in ids:
                 try:
                     reports.append(sync_company(wh, client, company_id, since, full, callback, until=until))
-                except YClientsError as exc:
-                    logger.error("YClients company %s: %s", company_id, exc)
-                    reports.append(SyncReport(company_id, error=str(exc)))
+                except Exception as exc:  # any failure holds this company only; the others go on
+                    reason = str(exc) if isinstance(exc, YClientsError) else f"{type(exc).__name__}: {exc}"
+                    logger.error(
+                        "YClients company %s: %s", company_id, reason, exc_info=not isinstance(exc, YClientsError)
+                    )
+                    reports.append(SyncReport(company_id, error=reason))
     finally:
         if own_client:
             client.close()
@@ -140,7 +155,8 @@ def sync_company(
                 "delete from raw_sync_cursors where company_id = %s and entity in (%s, %s)",
                 [company_id, RECORDS, BACKFILL],
             )
-    zone = _sync_reference(wh, client, company_id, report)
+    listed_at = datetime.now(UTC)
+    zone, listed = _sync_reference(wh, client, company_id, report)
     run = _RecordsRun(wh, client, company_id, report, progress)
     mark = _cursor(wh, company_id, RECORDS)
     if mark is None:
@@ -148,17 +164,22 @@ def sync_company(
         run.backfill(since, until)
     else:
         run.changes(datetime.fromisoformat(mark), zone)
+    if listed is not None:
+        report.deleted_clients = _mark_vanished_clients(wh, company_id, listed, listed_at)
     report.cursor = _cursor(wh, company_id, RECORDS)
     logger.info("YClients %s", report.summary())
     return report
 
 
 # ---------- company, services, clients
-def _sync_reference(wh: Warehouse, client: YClientsClient, company_id: int, report: SyncReport) -> ZoneInfo:
-    """Load the company, its services and clients as one batch; returns the company's zone for change filters."""
+def _sync_reference(
+    wh: Warehouse, client: YClientsClient, company_id: int, report: SyncReport
+) -> tuple[ZoneInfo, set[int] | None]:
+    """Load the company, its services and clients as one batch; returns the company's zone for change filters and
+    the ids of the client list when it was read completely (None otherwise)."""
     company = company_object(client.company(company_id), company_id, client.settings.defaults_for(company_id))
     services = service_objects(client.services(company_id), client.service_categories(company_id), company_id)
-    clients, rejects = _clients(client, company_id, report)
+    clients, rejects, complete = _clients(client, company_id, report)
     ingest(
         wh,
         sources_from_objects(companies=[company], services=services, clients=clients),
@@ -166,18 +187,26 @@ def _sync_reference(wh: Warehouse, client: YClientsClient, company_id: int, repo
         rejects,
     )
     report.clients, report.services = len(clients), len(services)
+    listed = {c["id"] for c in clients} if complete else None
+    return _zone(company["timezone"]), listed
+
+
+def _zone(name: str | None) -> ZoneInfo:
     try:
-        return ZoneInfo(company["timezone"] or DEFAULT_TIMEZONE)
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
-def _clients(client: YClientsClient, company_id: int, report: SyncReport) -> tuple[list[dict[str, Any]], list[Reject]]:
-    """The client list from the search. YClients documents no sms_not among the search's fields, so when the
-    search leaves it out (or refuses to be asked for it) the deprecated full list, which has it, is read instead."""
+def _clients(
+    client: YClientsClient, company_id: int, report: SyncReport
+) -> tuple[list[dict[str, Any]], list[Reject], bool]:
+    """The client list from the search, and whether it was read completely. YClients documents no sms_not among
+    the search's fields, so when the search leaves it out (or refuses to be asked for it) the deprecated full
+    list, which has it, is read instead."""
     size = client.settings.page_size
     try:
-        found, rejects = _collect(partial(client.clients_search_page, company_id), size, report)
+        found, rejects, complete = _collect(partial(client.clients_search_page, company_id), size, report)
         problem = "returned no sms_not" if found and not any("sms_not" in c for c in found) else None
     except YClientsAuthError:
         raise
@@ -186,24 +215,62 @@ def _clients(client: YClientsClient, company_id: int, report: SyncReport) -> tup
     if problem:
         report.warnings.append(f"client search {problem}; read GET /clients/{company_id} instead")
         logger.warning("YClients company %s: client search %s; reading GET /clients instead", company_id, problem)
-        found, rejects = _collect(partial(client.clients_legacy_page, company_id), size, report)
-    return [client_object(c, company_id) for c in found], rejects
+        found, rejects, complete = _collect(partial(client.clients_legacy_page, company_id), size, report)
+    objects = [client_object(c, company_id) for c in found]
+    complete = complete and all(isinstance(c["id"], int) for c in objects)
+    return objects, rejects, complete
 
 
 def _collect(
     fetch: Callable[[int], Page], page_size: int, report: SyncReport
-) -> tuple[list[dict[str, Any]], list[Reject]]:
-    """Every object of a paginated list; malformed pages and non-objects become rejects."""
+) -> tuple[list[dict[str, Any]], list[Reject], bool]:
+    """Every object of a paginated list, and whether that is the whole list (no page or item lost, as many
+    objects as the API counted); malformed pages and non-objects become rejects."""
     found: list[dict[str, Any]] = []
     rejects: list[Reject] = []
+    total = None
     for number, outcome, _ in _pages(fetch, page_size):
         if isinstance(outcome, MalformedPage):
             rejects.append(_skipped(outcome, number, report))
             continue
+        total = outcome.total_count if outcome.total_count is not None else total
         objects, bad = _split(outcome, number)
         found.extend(objects)
         rejects.extend(bad)
-    return found, rejects
+    return found, rejects, not rejects and (total is None or len(found) >= total)
+
+
+def _mark_vanished_clients(wh: Warehouse, company_id: int, listed: set[int], listed_at: datetime) -> int:
+    """Mark deleted, in one batch, the clients a complete client list lacks: their cards, and a new card for a client
+    known only from records. A client whose latest record changed after the list was read may be new, not gone."""
+    cards = wh.fetchall(
+        "select id, name, phone, sms_not from raw_yclients_clients"
+        " where company_id = %s and not coalesce(deleted, false)",
+        [company_id],
+    )
+    record_only = wh.fetchall(
+        "select client_id, client_name, client_phone, last_change_at from ("
+        " select client_id, client_name, client_phone, last_change_at, row_number() over ("
+        "  partition by client_id order by last_change_at desc nulls last, id desc) as recency"
+        " from raw_yclients_records as records where company_id = %s and client_id is not null and not exists ("
+        "  select 1 from raw_yclients_clients as cards where cards.company_id = records.company_id"
+        "  and cards.id = records.client_id)"
+        ") as latest where recency = 1",
+        [company_id],
+    )
+    gone = [
+        {"id": i, "company_id": company_id, "name": name, "phone": phone, "deleted": True, "sms_not": sms_not}
+        for i, name, phone, sms_not in cards
+        if i not in listed
+    ] + [
+        {"id": i, "company_id": company_id, "name": name, "phone": phone, "deleted": True}
+        for i, name, phone, changed in record_only
+        if i not in listed and (changed is None or changed < listed_at)
+    ]
+    if gone:
+        ingest(wh, sources_from_objects(clients=gone), f"yclients:{company_id}:deleted-clients")
+        logger.info("YClients company %s: %d client(s) gone from the client list marked deleted", company_id, len(gone))
+    return len(gone)
 
 
 # ---------- records
@@ -220,6 +287,9 @@ class _RecordsRun:
     ) -> None:
         self.wh, self.client, self.company_id, self.report, self.progress = wh, client, company_id, report, progress
         self.intact = True
+        self.started = datetime.now(
+            UTC
+        )  # the changes mark never passes this moment (a far-future change cannot freeze it)
 
     def backfill(self, since: date | None, until: date | None) -> None:
         today = date.today()
@@ -288,12 +358,15 @@ class _RecordsRun:
         _set_cursor(wh, self.company_id, BACKFILL, last.isoformat())
         if backfill_start is not None:
             midnight = datetime.combine(backfill_start, datetime.min.time(), UTC)
-            _set_cursor(wh, self.company_id, RECORDS, (_newest_change(wh, self.company_id) or midnight).isoformat())
+            newest = _newest_change(wh, self.company_id)
+            _set_cursor(wh, self.company_id, RECORDS, min(newest or midnight, self.started).isoformat())
+            _set_cursor(wh, self.company_id, READ, self.started.isoformat())
 
     def _mark(self, wh: Warehouse) -> None:
         newest = _newest_change(wh, self.company_id)
         if newest is not None:
-            _set_cursor(wh, self.company_id, RECORDS, newest.isoformat())
+            _set_cursor(wh, self.company_id, RECORDS, min(newest, self.started).isoformat())
+        _set_cursor(wh, self.company_id, READ, self.started.isoformat())
 
     @property
     def _source(self) -> str:

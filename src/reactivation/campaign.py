@@ -44,6 +44,7 @@ class RunSettings:
     claim_lease: timedelta = timedelta(minutes=10)
     delivery_batch: int = 500
     max_delivery_attempts: int = 5
+    refresh_bookings: bool = False  # YClients configured: bookings changed since the sync are read before delivery
 
     @classmethod
     def from_env(cls) -> RunSettings:
@@ -55,6 +56,7 @@ class RunSettings:
             claim_lease=timedelta(seconds=float(os.environ.get("REACTIVATION_CLAIM_LEASE_SECONDS", 600))),
             delivery_batch=int(os.environ.get("REACTIVATION_DELIVERY_BATCH", 500)),
             max_delivery_attempts=int(os.environ.get("REACTIVATION_MAX_DELIVERY_ATTEMPTS", 5)),
+            refresh_bookings=bool(os.environ.get("YCLIENTS_PARTNER_TOKEN", "").strip()),
         )
 
 
@@ -164,6 +166,13 @@ def deliver_due(
 
     `now` fixes the clock (tests, backfills); by default the real time is read at each step.
     """
+    if settings.refresh_bookings:  # a visit booked in the salon since the sync must reach the send-time check
+        from reactivation import yclients  # only when configured: it brings httpx, tenacity and the ingest
+
+        refresh = yclients.refresh_bookings_before_delivery(wh, company_ids, now or datetime.now(UTC))
+        company_ids = refresh.deliverable(company_ids)
+        if refresh.held and not company_ids:
+            return DeliveryReport()
     channel = make_channel(settings.channels.channel, settings.channels)
     try:
         return deliver(

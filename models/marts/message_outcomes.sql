@@ -14,12 +14,9 @@ companies as (
 ),
 
 exposed as (
-    -- a holdout row is "exposed" when it was queued: that is when its twin would have been sent
-    select
-        messages.*,
-        case when messages.is_holdout then messages.created_at else messages.sent_at end as exposed_at
-    from messages
-    where messages.status in ('sent', 'suppressed')
+    -- exposed_at (staging): sent, or queued for a holdout row and for a treated row cancelled at send time
+    select * from messages
+    where messages.exposed_at is not null
 ),
 
 in_window as (
@@ -80,31 +77,23 @@ final as (
         messages.channel,
         messages.composer,
         messages.as_of_date,
-        case
-            when messages.is_holdout then messages.created_at
-            when messages.status = 'sent' then messages.sent_at
-        end as exposed_at,
-        {{ local_date(
-            "case when messages.is_holdout then messages.created_at else messages.sent_at end", "companies.timezone"
-        ) }} as exposed_date,
-        messages.status in ('sent', 'suppressed') as is_exposed,
+        messages.cancel_reason,
+        messages.exposed_at,
+        {{ local_date("messages.exposed_at", "companies.timezone") }} as exposed_date,
+        messages.exposed_at is not null as is_exposed,
         coalesce(per_message.credited_bookings, 0) > 0 as is_converted,
         per_message.converting_record_id,
         per_message.converting_booked_at,
         {{ days_between(
-            local_date("case when messages.is_holdout then messages.created_at else messages.sent_at end",
-                       "companies.timezone"),
+            local_date("messages.exposed_at", "companies.timezone"),
             local_date("per_message.converting_booked_at", "companies.timezone")
         ) }} as days_to_booking,
         coalesce(per_message.credited_bookings, 0) as credited_bookings,
         cast(coalesce(per_message.attended_revenue, 0) as double precision) as attended_revenue,
         {{ var('attribution_days') }} as attribution_days,
         coalesce(
-            {{ days_between(
-                local_date("case when messages.is_holdout then messages.created_at else messages.sent_at end",
-                           "companies.timezone"),
-                "companies.as_of_date"
-            ) }} >= {{ var('attribution_days') }},
+            {{ days_between(local_date("messages.exposed_at", "companies.timezone"), "companies.as_of_date") }}
+                >= {{ var('attribution_days') }},
             false
         ) as is_window_complete
     from messages

@@ -17,6 +17,8 @@ outbox as (
         sum(case when status = 'sent' then 1 else 0 end) as sent,
         sum(case when status = 'pending' then 1 else 0 end) as pending,
         sum(case when status = 'failed' then 1 else 0 end) as failed,
+        sum(case when status = 'cancelled' then 1 else 0 end) as cancelled,
+        sum(case when status = 'expired' then 1 else 0 end) as expired,
         sum(case when not is_holdout and is_converted then 1 else 0 end) as converted,
         sum(case when is_holdout and is_converted then 1 else 0 end) as holdout_converted,
         sum(case when not is_holdout then attended_revenue else 0 end) as revenue
@@ -42,6 +44,8 @@ final as (
         coalesce(outbox.sent, 0) as sent,
         coalesce(outbox.pending, 0) as pending,
         coalesce(outbox.failed, 0) as failed,
+        coalesce(outbox.cancelled, 0) as cancelled,
+        coalesce(outbox.expired, 0) as expired,
         coalesce(outbox.converted, 0) as converted,
         coalesce(outbox.holdout_converted, 0) as holdout_converted,
         cast(coalesce(outbox.revenue, 0) as double precision) as revenue

@@ -1,13 +1,23 @@
-"""The durable outbox `reactivation_messages`: queue once, claim safely, mark sent only after the provider accepted.
+"""The durable outbox `reactivation_messages`: queue once, claim safely, re-check at the moment of sending.
 
-Guarantees, each tested with crashes, reruns and concurrent runs:
+Guarantees, each tested with crashes, reruns, overlapping runs and clocks set explicitly:
 - a key (company, client, cycle, attempt) is inserted at most once (unique constraints, `on conflict do nothing`);
 - a row is claimed by one delivery run at a time (PostgreSQL: `for update skip locked`; DuckDB: one writer per
-  file) with a lease; a run that dies leaves its claim to expire;
-- a row is marked in flight (`send_started_at`) just before the provider call; after a crash, an expired claim
-  that was never tried is simply claimed again; one that was in flight is re-sent with the same key on an
-  idempotent channel (log, webhook: the receiver deduplicates), while on a channel without idempotency
-  (WhatsApp) its outcome is unknown, so it is marked failed rather than risk a second message.
+  file) with a lease that the run renews while it works through its batch;
+- fencing: every state change after the claim is conditional on the claim (`claimed_by` = this run), so a run
+  that lost a row to another run (its lease ran out) never sends it nor overwrites what the other run recorded;
+- right before the provider call, one conditional update marks the row in flight (`send_started_at`) only if,
+  at that moment, the client is not opted out (reply, staff, YClients `sms_not`), the card is not deleted and the
+  client holds no booking from the as-of day on; otherwise the row is `cancelled` with the reason. The moment must
+  also lie inside the company's send window on an open day (not a closed weekday, not a public holiday):
+  otherwise the row is rescheduled into the next open window with the same jitter rule, or `expired` once it is
+  older than `expire_after` past its first scheduled time;
+- after a crash, an expired claim that was never tried is simply claimed again; one that was in flight is re-sent
+  with the same key on an idempotent channel (log, webhook: the receiver deduplicates), while on a channel
+  without idempotency (WhatsApp) its outcome is unknown, so it is marked failed rather than risk a second message
+  and no other run ever claims it;
+- rows queued for another channel than the configured one are re-routed to it when not in flight (and failed
+  as "outcome unknown" when they were in flight), so a channel change strands nothing.
 """
 
 from __future__ import annotations
@@ -17,15 +27,23 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
 
 from reactivation.channels import Channel, OutgoingMessage, mask_phone
+from reactivation.schedule import SendWindow, is_sendable, schedule_send
 from reactivation.warehouse import Warehouse
 
 log = logging.getLogger("reactivation.outbox")
 
 PENDING, SENT, FAILED, SUPPRESSED = "pending", "sent", "failed", "suppressed"
+CANCELLED, EXPIRED = "cancelled", "expired"
+# why a message was cancelled at send time (kept in `cancel_reason`; the outcome marts read them)
+OPTED_OUT, CLIENT_DELETED, BOOKED = "opted_out", "client_deleted", "booked"
+UNKNOWN_OUTCOME = "outcome unknown after an interrupted run; not re-sent to avoid a duplicate"
 CANDIDATE_COLUMNS = [
     "message_key", "company_id", "client_id", "cycle_id", "attempt", "is_holdout", "variant", "priority_rank",
     "client_name", "phone", "service_id", "service_title", "interval_level", "days_since", "overdue_ratio", "tone",
@@ -60,6 +78,9 @@ class OutboxRow:
     status: str
     created_at: datetime
     updated_at: datetime
+    timezone: str | None = None  # the company's zone and country when queued: the send-time window check uses them
+    country: str | None = None
+    first_scheduled_at: datetime | None = None  # set to scheduled_at when queued; expiry counts from it
 
 
 @dataclass
@@ -71,7 +92,25 @@ class DeliveryReport:
     failed: int = 0
     retry_later: int = 0
     unknown_outcome: int = 0
+    cancelled: int = 0
+    rescheduled: int = 0
+    expired: int = 0
+    lost_claims: int = 0
+    rerouted: int = 0
+    held_companies: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counts a flow reports (errors are logged, not returned: they may name keys)."""
+        return {k: v for k, v in asdict(self).items() if k != "errors"}
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    """What the moment of sending must satisfy besides the client checks: the window, and how stale is too stale."""
+
+    window: SendWindow = field(default_factory=SendWindow)
+    expire_after: timedelta = timedelta(days=3)
 
 
 def read_candidates(wh: Warehouse, company_ids: Iterable[int]) -> list[dict[str, Any]]:
@@ -102,60 +141,89 @@ def template_params(candidate: dict[str, Any], first_name: str) -> str:
 
 
 def enqueue(wh: Warehouse, rows: list[OutboxRow]) -> int:
-    """Insert rows whose key is new; an existing key (a rerun) is left as it is. Returns rows inserted."""
+    """Insert rows whose key is new, in one bulk statement; an existing key (a rerun) is left as it is.
+
+    Returns rows inserted.
+    """
     if not rows:
         return 0
+    for row in rows:
+        if row.first_scheduled_at is None:
+            row.first_scheduled_at = row.scheduled_at
     columns = list(asdict(rows[0]).keys())
     before = wh.fetchone("select count(*) from reactivation_messages")[0]
-    sql = (
-        f"insert into reactivation_messages ({', '.join(columns)}) values ({', '.join(['%s'] * len(columns))})"
-        " on conflict do nothing"
-    )
+    frame = pd.DataFrame([asdict(row) for row in rows], columns=columns)
     with wh.transaction():
-        for row in rows:
-            wh.execute(sql, list(asdict(row).values()))
+        wh.load_stage("_outbox_new", frame, like="reactivation_messages")
+        column_list = ", ".join(columns)
+        wh.execute(
+            f"insert into reactivation_messages ({column_list}) select {column_list} from _outbox_new"
+            " on conflict do nothing"
+        )
+        wh.execute("drop table _outbox_new")
     return wh.fetchone("select count(*) from reactivation_messages")[0] - before
 
 
+# ---------- delivery
+
+
 def expire_unknown_outcomes(wh: Warehouse, channel: Channel, now: datetime, lease: timedelta) -> int:
-    """Rows claimed by a run that died: on a non-idempotent channel they are failed, never re-sent."""
-    if channel.idempotent:
-        return 0
-    stale = wh.fetchall(
-        "select message_key from reactivation_messages where status = %s and channel = %s"
-        " and send_started_at is not null and claimed_at < %s",
-        [PENDING, channel.name, now - lease],
+    """Rows in flight in a run whose claim ran out: on a non-idempotent channel (or one no longer configured)
+    their outcome is unknown, so they are failed, never re-sent. The claim stays, so the run that still holds
+    the call (a slow provider) can record the real outcome when it learns it."""
+    channel_filter = "channel <> %s" if channel.idempotent else "true or channel = %s"
+    rows = wh.fetchall(
+        "update reactivation_messages set status = %s, last_error = %s, updated_at = %s"
+        f" where status = %s and send_started_at is not null and claimed_at < %s and ({channel_filter})"
+        " returning message_key",
+        [FAILED, UNKNOWN_OUTCOME, now, PENDING, now - lease, channel.name],
     )
-    for (key,) in stale:
-        wh.execute(
-            "update reactivation_messages set status = %s, last_error = %s, updated_at = %s, claimed_by = null,"
-            " send_started_at = null where message_key = %s and status = %s",
-            [FAILED, "outcome unknown after an interrupted run; not re-sent to avoid a duplicate", now, key, PENDING],
-        )
-    return len(stale)
+    return len(rows)
+
+
+def reroute(wh: Warehouse, channel: Channel, now: datetime, company_ids: list[int] | None) -> int:
+    """Pending rows queued for another channel, not in flight, go out through the configured one."""
+    filters, params = _company_filter(company_ids)
+    rows = wh.fetchall(
+        "update reactivation_messages set channel = %s, updated_at = %s"
+        " where status = %s and channel <> %s and send_started_at is null" + filters + " returning message_key",
+        [channel.name, now, PENDING, channel.name, *params],
+    )
+    if rows:
+        log.warning("re-routed %d pending message(s) to the %s channel", len(rows), channel.name)
+    return len(rows)
+
+
+def _company_filter(company_ids: list[int] | None) -> tuple[str, list[Any]]:
+    if not company_ids:
+        return "", []
+    return f" and company_id in ({', '.join(['%s'] * len(company_ids))})", list(company_ids)
 
 
 def claim(
     wh: Warehouse,
-    channel_name: str,
+    channel: Channel,
+    run_id: str,
     now: datetime,
     lease: timedelta,
     limit: int,
     company_ids: list[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Claim up to `limit` pending rows whose time has come and that no live run holds."""
-    run_id = uuid.uuid4().hex
+    """Claim up to `limit` pending rows whose time has come and that no live run holds.
+
+    A row that was in flight is claimed again only on an idempotent channel (the receiver deduplicates).
+    """
     filters = ["status = %s", "channel = %s", "scheduled_at <= %s", "(claimed_at is null or claimed_at < %s)"]
-    params: list[Any] = [PENDING, channel_name, now, now - lease]
-    if company_ids:
-        filters.append(f"company_id in ({', '.join(['%s'] * len(company_ids))})")
-        params += company_ids
+    if not channel.idempotent:
+        filters.append("send_started_at is null")
+    company_sql, company_params = _company_filter(company_ids)
+    params: list[Any] = [PENDING, channel.name, now, now - lease, *company_params]
     lock = " for update skip locked" if wh.engine == "postgres" else ""
     with wh.transaction():
         rows = wh.query_df(
             f"update reactivation_messages set claimed_by = %s, claimed_at = %s, updated_at = %s"
             f" where message_key in (select message_key from reactivation_messages where {' and '.join(filters)}"
-            f" order by scheduled_at, message_key limit %s{lock}) returning *",
+            f"{company_sql} order by scheduled_at, message_key limit %s{lock}) returning *",
             [run_id, now, now, *params, limit],
         )
     return rows.sort_values(["scheduled_at", "message_key"]).to_dict("records") if len(rows) else []
@@ -178,45 +246,179 @@ def _outgoing(row: dict[str, Any]) -> OutgoingMessage:
     )
 
 
-def _deliver_one(
-    wh: Warehouse, channel: Channel, row: dict[str, Any], stamp: datetime, max_attempts: int, report: DeliveryReport
-) -> None:
-    # marks the row as in flight: after a crash this tells "maybe sent" from "claimed but never tried"
-    wh.execute(
-        "update reactivation_messages set send_started_at = %s where message_key = %s", [stamp, row["message_key"]]
+# Each blocker is a predicate over the outbox row `m`, read from the runner's own tables at the moment of sending
+# (never from the models, which may be a day old). `%(booked_from)s`: the start of the row's as-of day, local time.
+_BLOCKERS: dict[str, str] = {
+    OPTED_OUT: """
+        exists (
+            select 1 from reactivation_opt_outs o
+            where o.company_id = m.company_id and o.removed_at is null
+                and (o.client_id = m.client_id or (o.phone is not null and '+' || o.phone = m.phone))
+        )
+        or exists (
+            select 1 from raw_yclients_clients c
+            where c.company_id = m.company_id and c.id = m.client_id and coalesce(c.sms_not, 0) = 1
+        )""",
+    CLIENT_DELETED: """
+        exists (
+            select 1 from raw_yclients_clients c
+            where c.company_id = m.company_id and c.id = m.client_id and coalesce(c.deleted, false)
+        )""",
+    BOOKED: """
+        exists (
+            select 1 from raw_yclients_records r
+            where r.company_id = m.company_id and r.client_id = m.client_id
+                and not coalesce(r.deleted, false) and r.visit_at >= %s
+        )""",
+}
+
+
+def _booked_from(row: dict[str, Any]) -> datetime:
+    """The as-of moment: a booking from the start of the as-of day on (local time) means the client is coming."""
+    created = _aware(row["created_at"])
+    try:
+        zone = ZoneInfo(row.get("timezone") or "")
+    except (ValueError, ZoneInfoNotFoundError):
+        return created
+    day = row["as_of_date"]
+    day = day if isinstance(day, date) and not isinstance(day, datetime) else pd.Timestamp(day).date()
+    return min(created, datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC))
+
+
+def _mark_in_flight(wh: Warehouse, row: dict[str, Any], run_id: str, stamp: datetime) -> bool:
+    """The fence and the send-time checks in one statement: true when this run still owns the row and no blocker
+    holds, and the row is now marked in flight."""
+    blockers = " or ".join(f"({sql})" for sql in _BLOCKERS.values())
+    marked = wh.fetchall(
+        "update reactivation_messages as m set send_started_at = %s, claimed_at = %s"
+        f" where m.message_key = %s and m.claimed_by = %s and m.status = %s and not ({blockers})"
+        " returning m.message_key",
+        [stamp, stamp, row["message_key"], run_id, PENDING, _booked_from(row)],
     )
+    return bool(marked)
+
+
+def _blocker(wh: Warehouse, row: dict[str, Any]) -> str | None:
+    """Which send-time check refuses the row (None: none does)."""
+    checks = ", ".join(f"case when {sql} then 1 else 0 end as {name}" for name, sql in _BLOCKERS.items())
+    found = wh.fetchone(
+        f"select {checks} from reactivation_messages as m where m.message_key = %s",
+        [_booked_from(row), row["message_key"]],
+    )
+    return next((name for name, hit in zip(_BLOCKERS, found or ()) if hit), None)
+
+
+def _update_owned(wh: Warehouse, row: dict[str, Any], run_id: str, assignments: str, params: list[Any]) -> bool:
+    """A state change conditional on the claim: false (and nothing written) when another run took the row."""
+    changed = wh.fetchall(
+        f"update reactivation_messages set {assignments} where message_key = %s and claimed_by = %s"
+        " returning message_key",
+        [*params, row["message_key"], run_id],
+    )
+    return bool(changed)
+
+
+def _outside_window(
+    wh: Warehouse, row: dict[str, Any], run_id: str, stamp: datetime, policy: SendPolicy, report: DeliveryReport
+) -> bool:
+    """Handle a row whose moment is wrong: too old (expired) or outside the window (rescheduled). True if handled."""
+    first = _aware(row.get("first_scheduled_at") or row["scheduled_at"])
+    if stamp > first + policy.expire_after:
+        hours = policy.expire_after.total_seconds() / 3600
+        stale = f"not sent within {hours:g} h of its first scheduled time"
+        if _update_owned(wh, row, run_id, "status = %s, last_error = %s, updated_at = %s, claimed_by = null",
+                         [EXPIRED, stale, stamp]):  # fmt: skip
+            report.expired += 1
+        return True
+    timezone, country = _place(wh, row)
+    if is_sendable(stamp, timezone, country, policy.window):
+        return False
+    later = schedule_send(stamp, timezone, country, policy.window, seed=row["message_key"])
+    if _update_owned(wh, row, run_id, "scheduled_at = %s, updated_at = %s, claimed_by = null, claimed_at = null",
+                     [later, stamp]):  # fmt: skip
+        report.rescheduled += 1
+        log.info("%s is outside its send window now; rescheduled to %s", row["message_key"], later.isoformat())
+    return True
+
+
+def _place(wh: Warehouse, row: dict[str, Any]) -> tuple[str, str]:
+    """The zone and country the row was scheduled in; rows queued before they were stored read the company's."""
+    if row.get("timezone"):
+        return row["timezone"], row.get("country") or ""
+    found = wh.fetchone(
+        "select timezone, country from raw_yclients_companies where company_id = %s", [int(row["company_id"])]
+    )
+    if not found or not found[0]:
+        raise ValueError(f"company {row['company_id']} has no time zone: its messages cannot be timed")
+    row["timezone"], row["country"] = found[0], found[1] or ""
+    return row["timezone"], row["country"]
+
+
+def _deliver_one(
+    wh: Warehouse,
+    channel: Channel,
+    row: dict[str, Any],
+    run_id: str,
+    stamp: datetime,
+    max_attempts: int,
+    policy: SendPolicy,
+    report: DeliveryReport,
+) -> None:
+    if _outside_window(wh, row, run_id, stamp, policy, report):
+        return
+    # marks the row as in flight: after a crash this tells "maybe sent" from "claimed but never tried"
+    if not _mark_in_flight(wh, row, run_id, stamp):
+        reason = _blocker(wh, row)
+        if reason is None:  # another run took it: not ours to send or record
+            report.lost_claims += 1
+            return
+        if _update_owned(wh, row, run_id, "status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null",
+                         [CANCELLED, reason, stamp]):  # fmt: skip
+            report.cancelled += 1
+            log.info("cancelled %s at send time: %s", row["message_key"], reason)
+        return
     result = channel.send(_outgoing(row))
     attempts = int(row["attempts"] or 0) + 1
     if result.accepted:
-        wh.execute(
-            "update reactivation_messages set status = %s, provider_message_id = %s, attempts = %s, sent_at = %s,"
-            " updated_at = %s, last_error = null, claimed_by = null, send_started_at = null where message_key = %s",
-            [SENT, result.provider_message_id, attempts, stamp, stamp, row["message_key"]],
-        )
+        # recorded even if the lease ran out meanwhile (the truth beats "outcome unknown"), but only by this run
+        _update_owned(
+            wh, row, run_id,
+            "status = %s, provider_message_id = %s, attempts = %s, sent_at = %s, updated_at = %s, last_error = null,"
+            " claimed_by = null, send_started_at = null",
+            [SENT, result.provider_message_id, attempts, stamp, stamp],
+        )  # fmt: skip
         report.sent += 1
         log.info("sent %s to %s via %s", row["message_key"], mask_phone(row["phone"]), channel.name)
         return
     give_up = not result.retryable or attempts >= max_attempts
     # a row to retry keeps its claim time, so it waits out the lease instead of looping within this run
-    wh.execute(
-        "update reactivation_messages set status = %s, attempts = %s, last_error = %s, updated_at = %s,"
-        " claimed_by = null, send_started_at = null where message_key = %s",
-        [FAILED if give_up else PENDING, attempts, result.error, stamp, row["message_key"]],
-    )
+    _update_owned(
+        wh, row, run_id,
+        "status = %s, attempts = %s, last_error = %s, updated_at = %s, claimed_by = null, send_started_at = null",
+        [FAILED if give_up else PENDING, attempts, result.error, stamp],
+    )  # fmt: skip
     report.failed += give_up
     report.retry_later += not give_up
     report.errors.append(f"{row['message_key']}: {result.error}")
     log.warning("not sent %s to %s: %s", row["message_key"], mask_phone(row["phone"]), result.error)
 
 
-def _release(wh: Warehouse, keys: list[str]) -> None:
-    """Hand back claimed rows that were not tried (a fatal channel error stopped the run)."""
-    for key in keys:
-        wh.execute(
-            "update reactivation_messages set claimed_by = null, claimed_at = null"
-            " where message_key = %s and status = %s",
-            [key, PENDING],
-        )
+def _renew(wh: Warehouse, run_id: str, now: datetime) -> None:
+    """Keep this run's untried rows claimed while it works: a long batch does not fall to a second run."""
+    wh.execute(
+        "update reactivation_messages set claimed_at = %s where claimed_by = %s and status = %s"
+        " and send_started_at is null",
+        [now, run_id, PENDING],
+    )
+
+
+def _release(wh: Warehouse, run_id: str) -> None:
+    """Hand back this run's claimed rows that were not tried (a fatal channel error stopped the run)."""
+    wh.execute(
+        "update reactivation_messages set claimed_by = null, claimed_at = null"
+        " where claimed_by = %s and status = %s and send_started_at is null",
+        [run_id, PENDING],
+    )
 
 
 def deliver(
@@ -227,19 +429,74 @@ def deliver(
     limit: int = 500,
     max_delivery_attempts: int = 5,
     company_ids: list[int] | None = None,
+    policy: SendPolicy | None = None,
 ) -> DeliveryReport:
-    """Send what is due: claim a batch, send one by one, record each outcome as soon as it is known; repeat.
+    """Send what is due: claim a batch, re-check and send one by one, record each outcome as soon as it is known.
 
-    Small batches keep claims short, so concurrent runs share the work and a crash strands few rows.
+    Small batches keep claims short, so concurrent runs share the work and a crash strands few rows; the run
+    renews its claim on the rest of its batch before each send.
     """
+    policy = policy or SendPolicy()
+    run_id = uuid.uuid4().hex
     report = DeliveryReport()
     report.unknown_outcome = expire_unknown_outcomes(wh, channel, now(), lease)
-    while rows := claim(wh, channel.name, now(), lease, limit, company_ids):
+    report.rerouted = reroute(wh, channel, now(), company_ids)
+    while rows := claim(wh, channel, run_id, now(), lease, limit, company_ids):
         report.claimed += len(rows)
         for row in rows:
-            _deliver_one(wh, channel, row, now(), max_delivery_attempts, report)
+            stamp = now()
+            _renew(wh, run_id, stamp)
+            _deliver_one(wh, channel, row, run_id, stamp, max_delivery_attempts, policy, report)
             if getattr(channel, "fatal_error", None):
                 report.errors.append(f"stopped: {channel.fatal_error}")
-                _release(wh, [r["message_key"] for r in rows])
+                _release(wh, run_id)
                 return report
     return report
+
+
+def cancel_pending(
+    wh: Warehouse, company_id: int, reason: str, now: datetime, client_id: int | None = None, phone: str | None = None
+) -> int:
+    """Cancel a client's pending, not-in-flight messages (matched by client id or normalised phone digits).
+
+    Called in the same transaction that records an opt-out or a deletion, so it takes effect at once.
+    """
+    matches, params = [], []
+    if client_id is not None:
+        matches.append("client_id = %s")
+        params.append(client_id)
+    if phone:
+        matches.append("phone = %s")
+        params.append("+" + phone.lstrip("+"))
+    if not matches:
+        return 0
+    rows = wh.fetchall(
+        "update reactivation_messages set status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null"
+        f" where company_id = %s and status = %s and send_started_at is null and ({' or '.join(matches)})"
+        " returning message_key",
+        [CANCELLED, reason, now, company_id, PENDING, *params],
+    )
+    return len(rows)
+
+
+def _aware(moment: Any) -> datetime:
+    value = pd.Timestamp(moment).to_pydatetime()
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def cancel_for_cards_of_batch(wh: Warehouse, batch_id: int, now: datetime) -> int:
+    """Cancel waiting messages of clients whose card, as loaded in this ingest batch, opts out of SMS or is deleted.
+
+    Runs inside the ingest transaction, so a `sms_not` or a deletion seen by a sync takes effect with the load.
+    """
+    cancelled = 0
+    for reason, condition in ((OPTED_OUT, "coalesce(c.sms_not, 0) = 1"), (CLIENT_DELETED, "coalesce(c.deleted, false)")):
+        rows = wh.fetchall(
+            "update reactivation_messages set status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null"
+            " where status = %s and send_started_at is null and exists (select 1 from raw_yclients_clients c"
+            " where c.company_id = reactivation_messages.company_id and c.id = reactivation_messages.client_id"
+            f" and c._batch_id = %s and {condition}) returning message_key",
+            [CANCELLED, reason, now, PENDING, batch_id],
+        )
+        cancelled += len(rows)
+    return cancelled

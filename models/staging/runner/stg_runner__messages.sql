@@ -10,6 +10,7 @@ select
     service_id,
     ---------- strings
     status,
+    cancel_reason,
     tone,
     interval_level,
     variant,
@@ -22,5 +23,11 @@ select
     scheduled_at,
     created_at,
     sent_at,
-    coalesce(sent_at, created_at) as contacted_at
+    coalesce(sent_at, created_at) as contacted_at,
+    -- the moment the experiment counts from: sent for a treated message; queued for a holdout row and for a
+    -- treated one cancelled at send time (a booking, an opt-out), so both arms keep such clients (intention to treat)
+    case
+        when is_holdout or status = 'cancelled' then created_at
+        when status = 'sent' then sent_at
+    end as exposed_at
 from {{ source('runner', 'reactivation_messages') }} as source

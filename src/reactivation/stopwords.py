@@ -5,8 +5,8 @@ The wording lives in ``stop_phrases.yml`` beside this module (loaded once); this
 Normalisation (``normalise_reply``): Unicode NFKC, casefold, ё -> е; every character that is not a letter or a digit
 becomes a space, except the stop-sign emoji (🛑 ⛔ 🚫), which stay as words of their own. Then look-alike letters
 are folded: a word mixing Latin and Cyrillic ("CTOП", "СТOП") is written in the script of its letters that have
-no look-alike (here П: "стоп"), and a word made only of look-alikes ("He" in "He пишите") takes the script of the
-rest of the reply. All matching is on whole words, never on substrings: "стопка", "stopwatch" and "нестопроцентно"
+no look-alike (here П: "стоп"), and a word made only of look-alikes ("He" in "He пишите") takes the script most
+of the reply's other words are written in. All matching is on whole words, never on substrings: "стопка", "stopwatch" and "нестопроцентно"
 do not contain the word "стоп"/"stop".
 
 The rule -- a reply is a stop reply when either
@@ -166,7 +166,7 @@ def _anchor(ch: str, alphabet: Alphabet) -> str | None:
 def _fold_lookalikes(words: list[_Word], alphabet: Alphabet) -> list[_Word]:
     """Each word written in one script where its letters allow it (see the module docstring)."""
     anchors = [[a for ch in w.text if (a := _anchor(ch, alphabet))] for w in words]
-    latin, cyrillic = (sum(a.count(script) for a in anchors) for script in (_LATIN, _CYRILLIC))
+    latin, cyrillic = (sum(set(a) == {script} for a in anchors) for script in (_LATIN, _CYRILLIC))
     dominant = _LATIN if latin > cyrillic else _CYRILLIC if cyrillic > latin else None
     out = []
     for word, anchor in zip(words, anchors):

@@ -175,6 +175,8 @@ REPLIES = [
     pytest.param("Пожалуйста, больше не присылайте мне сообщения", True, id="ru-full-sentence"),
     pytest.param("Не присылайте мне рекламу", True, id="ru-не-присылайте-рекламу"),
     pytest.param("Не хочу получать ваши сообщения", True, id="ru-не-хочу-получать"),
+    pytest.param("Не нужно мне ваших рассылок", True, id="ru-не-нужно-рассылок"),
+    pytest.param("Ваши смс не нужны", True, id="ru-смс-не-нужны"),
     pytest.param("Больше не беспокойте", True, id="ru-больше-не-беспокойте"),
     # stops: remove my number, unsubscribe
     pytest.param("прошу удалить мой номер", True, id="ru-прошу-удалить-мой-номер"),

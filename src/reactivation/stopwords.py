@@ -6,8 +6,8 @@ Normalisation (``normalise_reply``): Unicode NFKC, casefold, ё -> е; every cha
 becomes a space, except the stop-sign emoji (🛑 ⛔ 🚫), which stay as words of their own. Then look-alike letters
 are folded: a word mixing Latin and Cyrillic ("CTOП", "СТOП") is written in the script of its letters that have
 no look-alike (here П: "стоп"), and a word made only of look-alikes ("He" in "He пишите") takes the script most
-of the reply's other words are written in. All matching is on whole words, never on substrings: "стопка", "stopwatch" and "нестопроцентно"
-do not contain the word "стоп"/"stop".
+of the reply's other words are written in. Punctuation also marks where a clause ends. All matching is on whole
+words, never on substrings: "стопка", "stopwatch" and "нестопроцентно" do not contain the word "стоп"/"stop".
 
 The rule -- a reply is a stop reply when either
 1. it contains a *strong* phrase (wording only an opt-out uses: "отпишите", "стоп смс", "stop whatsapp",

@@ -38,7 +38,7 @@ def choose_companies(requested: list[int] | None) -> list[int]:
         return campaign.company_ids(wh, requested)
 
 
-@task
+@task(persist_result=False)  # results never stored: the gate's reports sample due clients
 def run_quality_gate(companies: list[int], run_id: str, dry_run: bool) -> list[quality.GateResult]:
     """Freshness is judged against the wall clock, whatever clock the run simulates."""
     settings = campaign.RunSettings.from_env()
@@ -46,7 +46,7 @@ def run_quality_gate(companies: list[int], run_id: str, dry_run: bool) -> list[q
         return quality.run_gate(wh, companies, settings.gate, run_id, datetime.now(UTC), persist=not dry_run)
 
 
-@task
+@task(persist_result=False)  # the planned rows hold phones, names and message texts
 def plan_messages(companies: list[int], now: datetime) -> campaign.PlanReport:
     with Warehouse.connect() as wh:
         return campaign.plan(wh, companies, campaign.RunSettings.from_env(), now)
@@ -73,13 +73,15 @@ def deliver_due_messages(companies: list[int], now: datetime | None) -> dict[str
 
 @task
 def anonymise_old_data() -> dict[str, int]:
-    """Retention: texts and phones past `REACTIVATION_RETENTION_DAYS` (90) are anonymised; counts stay."""
-    with Warehouse.connect() as wh:
-        report = retention.apply_retention(wh, retention.RetentionSettings.from_env())
+    """Retention: texts and phones past `REACTIVATION_RETENTION_DAYS` (90) are anonymised; counts stay.
+
+    The contact model is refreshed right after, so no model keeps what the raw tables no longer hold.
+    """
+    report = retention.run_retention(Settings.from_env(), retention.RetentionSettings.from_env())
     return {"messages": report.messages, "clients": report.clients, "records": report.records}
 
 
-@flow(name="reactivation-daily", log_prints=False)
+@flow(name="reactivation-daily", log_prints=False, persist_result=False)  # the summary quotes sample texts
 def reactivation_daily(
     company_ids: list[int] | None = None,
     as_of: date | None = None,

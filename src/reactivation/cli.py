@@ -265,15 +265,15 @@ def report(
 def retention_command(
     days: Annotated[int | None, typer.Option("--days", help="Retention in days (default 90).")] = None,
 ) -> None:
-    """Anonymise message texts and phone numbers older than the retention period (idempotent)."""
-    from reactivation.retention import RetentionSettings, apply_retention
+    """Anonymise message texts and phone numbers older than the retention period (idempotent), then refresh the
+    contact model so no model keeps a copy."""
+    from reactivation.retention import RetentionSettings, run_retention
 
     settings = RetentionSettings.from_env()
     if days is not None:
         settings = RetentionSettings(retention_days=days, lost_after_days=settings.lost_after_days)
-    with _connect(Settings.from_env()) as wh:
-        wh.ensure_tables()
-        report = apply_retention(wh, settings)
+    _connect(Settings.from_env()).close()  # a clear error when the warehouse cannot be reached
+    report = run_retention(Settings.from_env(), settings)
     console.print(
         f"anonymised {report.messages} messages, {report.clients} clients ({report.records} records)"
         f" older than {settings.retention_days} days"

@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from reactivation.channels.base import mask_phone
+from reactivation.privacy import mask_text
 from reactivation.warehouse import Warehouse
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -21,6 +23,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 TONES = ["gentle", "offer", "win_back"]
 LEVELS = ["personal", "service", "industry", "fallback"]
 PHONE_PATTERN = r"^\+[0-9]{11,15}$"
+PERSONAL_COLUMNS = {"phone": mask_phone, "client_name": lambda _: None}  # how a sample of each is stored
+_SAMPLE_KEYS = ("partial_unexpected_list", "unexpected_list")
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,41 @@ def check_company(
     return GateResult(company_id, not failed, failed, report)
 
 
+def stored_report(report: Any) -> Any:
+    """The report as kept in `reactivation_quality_reports`: counts and samples, phones masked, names removed.
+
+    Samples of a personal column (`partial_unexpected_list`, `..._counts`) are masked by column; any other string
+    that holds a phone-like run of digits is masked as well.
+    """
+    if isinstance(report, dict):
+        kwargs = report.get("kwargs")
+        column = kwargs.get("column") if isinstance(kwargs, dict) else None
+        masked = {key: stored_report(value) for key, value in report.items()}
+        if column in PERSONAL_COLUMNS and isinstance(report.get("result"), dict):
+            masked["result"] = _masked_samples(report["result"], PERSONAL_COLUMNS[column])
+        return masked
+    if isinstance(report, list | tuple):
+        return [stored_report(item) for item in report]
+    if isinstance(report, str):
+        return mask_text(report)
+    return report
+
+
+def _masked_samples(result: dict[str, Any], mask: Any) -> dict[str, Any]:
+    masked = dict(result)
+    for key in _SAMPLE_KEYS:
+        if isinstance(result.get(key), list):
+            masked[key] = [None if v is None else mask(str(v)) for v in result[key]]
+    if isinstance(result.get("partial_unexpected_counts"), list):
+        masked["partial_unexpected_counts"] = [
+            dict(item, value=None if item.get("value") is None else mask(str(item["value"])))
+            if isinstance(item, dict)
+            else item
+            for item in result["partial_unexpected_counts"]
+        ]
+    return masked
+
+
 def run_gate(
     wh: Warehouse, company_ids: list[int], settings: GateSettings, run_id: str, now: datetime, persist: bool = True
 ) -> list[GateResult]:
@@ -159,6 +198,6 @@ def run_gate(
                 "insert into reactivation_quality_reports (run_id, company_id, checked_at, success, failed_checks,"
                 " report) values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
                 [run_id, company_id, now, result.success, ", ".join(result.failed_checks),
-                 json.dumps(result.report, default=str)],
+                 json.dumps(stored_report(result.report), default=str)],
             )  # fmt: skip
     return results

@@ -2,6 +2,8 @@
 
 Writing the line and fsyncing it is the "delivery". Keys already in the file are never written again, so the
 channel is idempotent across runs. One process should own a file at a time (the outbox serialises sends).
+The file keeps no personal data, so retention has nothing to scrub in it: the phone is masked and the client's
+first name in the text replaced by "{name}".
 """
 
 from __future__ import annotations
@@ -68,10 +70,16 @@ def _line(message: OutgoingMessage, now: float) -> bytes:
         "company_id": message.company_id,
         "client_id": message.client_id,
         "phone": mask_phone(message.phone),
-        "text": message.text,
+        "text": _without_name(message.text, message.client_first_name),
         "sent_at": iso_utc(now),
     }
     return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def _without_name(text: str, first_name: str) -> str:
+    """The text as the file keeps it: the client's name replaced by "{name}" (the file outlives retention)."""
+    name = first_name.strip() if first_name else ""
+    return text.replace(name, "{name}") if name else text
 
 
 def _load_keys(path: Path) -> tuple[set[str], bool]:

@@ -49,7 +49,13 @@ usable_lines as (
         ) as service_title,
         record_services.cost,
         records.visit_at,
-        {{ local_date('records.visit_at', "coalesce(companies.timezone, '" ~ var('default_timezone') ~ "')") }} as visit_date,
+        -- a held company's zone is never used (`int_companies_as_of` keeps its dates NULL); its visits are dated
+        -- in the default zone until it is fixed, and a `--full-refresh` then re-dates them
+        {{ local_date(
+            'records.visit_at',
+            "coalesce(case when companies.timezone_error is null then companies.timezone end, '"
+            ~ var('default_timezone') ~ "')"
+        ) }} as visit_date,
         records.attendance,
         records.is_deleted,
         records.created_at,

@@ -42,13 +42,15 @@ final as (
     from health
     left join reasons
         on reasons.company_id = health.company_id
+    -- a held company (unusable time zone) has no as-of date: nothing to snapshot until it is fixed
+    where not health.is_held
     {% if is_incremental() %}
-    where not exists (
-        select 1
-        from {{ this }} as taken
-        where taken.company_id = health.company_id
-            and taken.as_of_date = health.as_of_date
-    )
+        and not exists (
+            select 1
+            from {{ this }} as taken
+            where taken.company_id = health.company_id
+                and taken.as_of_date = health.as_of_date
+        )
     {% endif %}
 )
 

@@ -1,4 +1,5 @@
-{#- One row per company: volumes and freshness the quality gate checks before any message leaves. -#}
+{#- One row per company: volumes and freshness the quality gate checks before any message leaves, and whether the
+    company is held (its time zone is unusable), which the runner reports before anything else. -#}
 with companies as (
     select * from {{ ref('int_companies_as_of') }}
 ),
@@ -82,6 +83,8 @@ final as (
     select
         companies.company_id,
         companies.company_name,
+        companies.is_held,
+        companies.timezone_error,
         companies.as_of_date,
         coalesce(active.active_clients, 0) as active_clients,
         coalesce(due_counts.due_clients, 0) as due_clients,

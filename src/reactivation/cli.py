@@ -55,9 +55,12 @@ def _print_ingest(report: IngestReport) -> None:
             err.print(f"  {reject.file}:{reject.line}: {reject.reason}")
         if len(report.rejects) > 50:
             err.print(f"  ... and {len(report.rejects) - 50} more (table raw_ingest_rejects)")
+    if report.held:  # loaded, but the refresh and the daily run will hold these companies and fail naming them
+        err.print(f"[red]error:[/red] {dbt.describe_held(report.held)}", highlight=False)
 
 
-def _refresh(settings: Settings, as_of: date | None, full_refresh: bool) -> None:
+def _refresh(settings: Settings, as_of: date | None, full_refresh: bool) -> dict[int, str]:
+    """Build every model; returns the companies the models hold (printed here), which got no due clients."""
     _connect(settings).close()  # a clear error before dbt's own, when the warehouse is unreachable
     try:
         outcome = dbt.build(settings, as_of=as_of, full_refresh=full_refresh)
@@ -66,6 +69,10 @@ def _refresh(settings: Settings, as_of: date | None, full_refresh: bool) -> None
         raise typer.Exit(1) from None
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.counts().items()))
     console.print(f"dbt build on {settings.describe()}: {counts}")
+    held = dbt.held_companies(settings)
+    if held:
+        err.print(f"[red]error:[/red] {dbt.describe_held(held)}", highlight=False)
+    return held
 
 
 @app.command()
@@ -128,8 +135,9 @@ def refresh(
         bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch.")
     ] = False,
 ) -> None:
-    """Build and test every model (dbt build); fails naming the model or test that broke."""
-    _refresh(Settings.from_env(), _as_of(as_of), full_refresh)
+    """Build and test every model (dbt build); fails naming the model or test that broke, or the held company."""
+    if _refresh(Settings.from_env(), _as_of(as_of), full_refresh):
+        raise typer.Exit(1)  # after the other companies were built: they are usable, the held one is not
 
 
 @app.command()

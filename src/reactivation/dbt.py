@@ -187,3 +187,21 @@ def build(
     if select:
         args += ["--select", select]
     return run_dbt(args, settings, dbt_vars(as_of, variables))
+
+
+def held_companies(settings: Settings | None = None) -> dict[int, str]:
+    """Companies the last build holds (`company_health.is_held`: an unusable time zone), with why.
+
+    The build itself succeeds for every other company; the refresh and the daily run then fail naming these.
+    """
+    with Warehouse.connect(settings or Settings.from_env()) as wh:
+        rows = wh.fetchall("select company_id, timezone_error from company_health where is_held order by company_id")
+    return {int(company_id): str(error) for company_id, error in rows}
+
+
+def describe_held(held: dict[int, str]) -> str:
+    """One line per held company, saying where to fix it."""
+    return "\n".join(
+        f"company {company_id} is held: {error}; fix it in YClients or REACTIVATION_COMPANY_SETTINGS and ingest again"
+        for company_id, error in sorted(held.items())
+    )

@@ -6,6 +6,7 @@ select
     ---------- strings
     coalesce(nullif(trim(name), ''), 'company ' || cast(company_id as varchar)) as company_name,
     coalesce(nullif(trim(timezone), ''), '{{ var("default_timezone") }}') as timezone,
+    timezone_error,
     lower(coalesce(nullif(trim(locale), ''), 'ru')) as locale,
     upper(coalesce(nullif(trim(country), ''), 'RU')) as country,
     nullif(trim(booking_url), '') as booking_url,

@@ -422,7 +422,7 @@ def test_log_channel_writes_each_key_once(tmp_path: Path, caplog: pytest.LogCapt
     assert other.accepted
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert [line["message_key"] for line in lines] == [MESSAGE.message_key, "c7:client43:2026-11-25"]
-    assert lines[0]["phone"] == "+7916*****67" and lines[0]["text"] == MESSAGE.text
+    assert lines[0]["phone"] == "+7916*****67" and lines[0]["text"] == MESSAGE.text.replace("Анна", "{name}")
     assert set(lines[0]) == {"message_key", "company_id", "client_id", "phone", "text", "sent_at"}
     assert "+79161234567" not in caplog.text and "+7916*****67" in caplog.text
 

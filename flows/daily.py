@@ -33,6 +33,12 @@ def refresh_models(as_of: date | None) -> dict[str, int]:
 
 
 @task
+def find_held_companies() -> dict[int, str]:
+    """Companies the models hold (an unusable time zone): no gate, no messages, and the run ends Failed."""
+    return dbt.held_companies(Settings.from_env())
+
+
+@task
 def choose_companies(requested: list[int] | None) -> list[int]:
     with Warehouse.connect() as wh:
         return campaign.company_ids(wh, requested)
@@ -105,7 +111,10 @@ def reactivation_daily(
                            report["skipped_pages"])  # fmt: skip
     build = refresh_models(as_of)
     companies = choose_companies(company_ids)
-    gates = run_quality_gate(companies, run_id, dry_run)
+    held = {c: why for c, why in find_held_companies().items() if c in companies}
+    for company_id, why in held.items():
+        logger.error("company %s is held: %s", company_id, why)
+    gates = run_quality_gate([c for c in companies if c not in held], run_id, dry_run)
     # a company whose sync failed may miss today's opt-outs: it is held like a failed gate
     passed = [g.company_id for g in gates if g.success and g.company_id not in sync_failed]
     for gate in gates:
@@ -118,6 +127,7 @@ def reactivation_daily(
         "companies": companies,
         "gate_failed": [g.company_id for g in gates if not g.success],
         "sync_failed": sync_failed,
+        "held": held,
         "dry_run": dry_run,
         **plan.counts(),
     }
@@ -127,10 +137,15 @@ def reactivation_daily(
         summary["delivery"] = deliver_due_messages(passed, now)
         summary["anonymised"] = anonymise_old_data()
     logger.info("daily run %s: %s", run_id, {k: v for k, v in summary.items() if k != "samples"})
+    problems = []
     if summary["gate_failed"]:
-        raise RuntimeError(f"quality gate failed for companies {summary['gate_failed']}; their messages were held")
+        problems.append(f"quality gate failed for companies {summary['gate_failed']}; their messages were held")
     if sync_failed:
-        raise RuntimeError(f"YClients sync failed for companies {sync_failed}; their messages were held")
+        problems.append(f"YClients sync failed for companies {sync_failed}; their messages were held")
+    if held:
+        problems.append(dbt.describe_held(held))
+    if problems:  # every problem named at once, after the other companies' messages went out
+        raise RuntimeError("\n".join(problems))
     return summary
 
 

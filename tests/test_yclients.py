@@ -56,7 +56,8 @@ RAW_TABLES = {
     "raw_yclients_clients": "company_id, id, name, phone, deleted, sms_not, cast(payload as varchar) p",
     "raw_yclients_records": "company_id, id, last_change_at, cast(payload as varchar) p",
     "raw_yclients_record_services": "company_id, record_id, position, service_id, title, cost, first_cost, amount",
-    "raw_sync_cursors": "company_id, entity, cursor_value",
+    # `records_read` is the moment a read began: a clock reading, not data
+    "raw_sync_cursors": "company_id, entity, case when entity <> 'records_read' then cursor_value end cursor_value",
 }
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reactivation.ingest import ingest_dir
+from reactivation.ingest import ingest, ingest_dir, sources_from_objects
 from reactivation.warehouse import Warehouse
+from reactivation.yclients.config import YClientsSettings
+from reactivation.yclients.mapping import company_object
 
 COMPANY = {"company_id": 1, "name": "Салон", "timezone": "Europe/Moscow"}
 CLIENT = {"id": 10, "company_id": 1, "name": "Анна", "phone": "+7 916 000-00-01"}
@@ -236,3 +238,12 @@ def test_a_company_whose_time_zone_is_not_an_iana_name_loads_held_with_an_error_
     else:
         assert report.held == {} and stored[7] is None
     assert stored[8] is None
+
+
+def test_a_non_iana_time_zone_from_company_settings_holds_only_that_company(warehouse: Warehouse) -> None:
+    configured = '{"101": {"timezone": "UTC+3"}, "102": {"timezone": "Etc/GMT-3"}}'
+    settings = YClientsSettings.from_env({"REACTIVATION_COMPANY_SETTINGS": configured})
+    companies = [company_object({"title": f"Salon {c}"}, c, settings.defaults_for(c)) for c in (101, 102)]
+    report = ingest(warehouse, sources_from_objects(companies=companies), "yclients:reference")
+    assert report.held == {101: "time zone 'UTC+3' is not an IANA time zone name (like Europe/Moscow or Etc/GMT-3)"}
+    assert report.loaded == {"companies": 2}

@@ -65,16 +65,9 @@ def queue_messages(report: campaign.PlanReport) -> int:
 
 
 @task(retries=2, retry_delay_seconds=60)
-def deliver_due_messages(companies: list[int], now: datetime | None) -> dict[str, int]:
+def deliver_due_messages(companies: list[int], now: datetime | None) -> dict:
     with Warehouse.connect() as wh:
-        report = campaign.deliver_due(wh, campaign.RunSettings.from_env(), companies, now=now)
-    return {
-        "claimed": report.claimed,
-        "sent": report.sent,
-        "failed": report.failed,
-        "retry_later": report.retry_later,
-        "unknown_outcome": report.unknown_outcome,
-    }
+        return campaign.deliver_due(wh, campaign.RunSettings.from_env(), companies, now=now).as_dict()
 
 
 @task

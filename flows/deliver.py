@@ -11,17 +11,11 @@ from reactivation.warehouse import Warehouse
 
 
 @flow(name="reactivation-deliver", retries=1, retry_delay_seconds=60)
-def reactivation_deliver(company_ids: list[int] | None = None, now: datetime | None = None) -> dict[str, int]:
+def reactivation_deliver(company_ids: list[int] | None = None, now: datetime | None = None) -> dict:
     """Claim due pending messages and send them through the configured channel, each at most once."""
     with Warehouse.connect() as wh:
         report = campaign.deliver_due(wh, campaign.RunSettings.from_env(), company_ids, now=now)
-    summary = {
-        "claimed": report.claimed,
-        "sent": report.sent,
-        "failed": report.failed,
-        "retry_later": report.retry_later,
-        "unknown_outcome": report.unknown_outcome,
-    }
+    summary = report.as_dict()
     get_run_logger().info("delivery: %s", summary)
     return summary
 

@@ -16,8 +16,8 @@ from reactivation import campaign
 from reactivation.outbox import PENDING, OutboxRow, enqueue
 from reactivation.warehouse import Warehouse
 
-from .provider_servers import WebhookReceiver, WhatsAppCloudServer
 from .clock import faketime_env
+from .provider_servers import WebhookReceiver, WhatsAppCloudServer
 from .test_cli import env_for
 
 SECRET = "hook-secret"

@@ -57,7 +57,9 @@ def logged_keys(tmp_path: Path) -> list[str]:
 
 
 def states(wh: Warehouse) -> dict[str, tuple[str, str | None]]:
-    return {k: (s, r) for k, s, r in wh.fetchall("select message_key, status, cancel_reason from reactivation_messages")}
+    return {
+        k: (s, r) for k, s, r in wh.fetchall("select message_key, status, cancel_reason from reactivation_messages")
+    }
 
 
 def send_at(wh: Warehouse, tmp_path: Path, moment: datetime, **kwargs):

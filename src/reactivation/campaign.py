@@ -21,6 +21,7 @@ from reactivation.outbox import (
     SUPPRESSED,
     DeliveryReport,
     OutboxRow,
+    SendPolicy,
     deliver,
     enqueue,
     read_candidates,
@@ -44,6 +45,7 @@ class RunSettings:
     claim_lease: timedelta = timedelta(minutes=10)
     delivery_batch: int = 500
     max_delivery_attempts: int = 5
+    expire_after: timedelta = timedelta(days=3)  # a message not sent this long after its first slot is dropped
     refresh_bookings: bool = False  # YClients configured: bookings changed since the sync are read before delivery
 
     @classmethod
@@ -56,8 +58,13 @@ class RunSettings:
             claim_lease=timedelta(seconds=float(os.environ.get("REACTIVATION_CLAIM_LEASE_SECONDS", 600))),
             delivery_batch=int(os.environ.get("REACTIVATION_DELIVERY_BATCH", 500)),
             max_delivery_attempts=int(os.environ.get("REACTIVATION_MAX_DELIVERY_ATTEMPTS", 5)),
+            expire_after=timedelta(hours=float(os.environ.get("REACTIVATION_EXPIRE_AFTER_HOURS", 72))),
             refresh_bookings=bool(os.environ.get("YCLIENTS_PARTNER_TOKEN", "").strip()),
         )
+
+    @property
+    def send_policy(self) -> SendPolicy:
+        return SendPolicy(window=self.window, expire_after=self.expire_after)
 
 
 @dataclass
@@ -143,6 +150,8 @@ def plan(wh: Warehouse, companies: list[int], settings: RunSettings, now: dateti
             status=SUPPRESSED if holdout else PENDING,
             created_at=now,
             updated_at=now,
+            timezone=candidate["timezone"],
+            country=candidate["country"],
         ))  # fmt: skip
     return report
 
@@ -164,18 +173,23 @@ def deliver_due(
 ) -> DeliveryReport:
     """Send every pending message whose scheduled time has come, through the configured channel.
 
-    `now` fixes the clock (tests, backfills); by default the real time is read at each step.
+    `now` fixes the clock (tests, backfills); by default the real time is read at each step. `company_ids`: None
+    for every company, an empty list for none.
     """
+    held: list[int] = []
     if settings.refresh_bookings:  # a visit booked in the salon since the sync must reach the send-time check
         from reactivation import yclients  # only when configured: it brings httpx, tenacity and the ingest
 
         refresh = yclients.refresh_bookings_before_delivery(wh, company_ids, now or datetime.now(UTC))
+        held = list(refresh.held)
+        for company_id in held:
+            log.warning("company %s: bookings too stale to trust; its messages wait for the next run", company_id)
         company_ids = refresh.deliverable(company_ids)
-        if refresh.held and not company_ids:
-            return DeliveryReport()
+        if held and not company_ids:
+            return DeliveryReport(held_companies=held)
     channel = make_channel(settings.channels.channel, settings.channels)
     try:
-        return deliver(
+        report = deliver(
             wh,
             channel,
             now=(lambda: now) if now is not None else (lambda: datetime.now(UTC)),
@@ -183,6 +197,9 @@ def deliver_due(
             limit=settings.delivery_batch,
             max_delivery_attempts=settings.max_delivery_attempts,
             company_ids=company_ids,
+            policy=settings.send_policy,
         )
     finally:
         channel.close()
+    report.held_companies = held
+    return report

@@ -439,6 +439,8 @@ def deliver(
     policy = policy or SendPolicy()
     run_id = uuid.uuid4().hex
     report = DeliveryReport()
+    if company_ids is not None and not company_ids:  # no company may send (all held): nothing to do
+        return report
     report.unknown_outcome = expire_unknown_outcomes(wh, channel, now(), lease)
     report.rerouted = reroute(wh, channel, now(), company_ids)
     while rows := claim(wh, channel, run_id, now(), lease, limit, company_ids):
@@ -490,7 +492,10 @@ def cancel_for_cards_of_batch(wh: Warehouse, batch_id: int, now: datetime) -> in
     Runs inside the ingest transaction, so a `sms_not` or a deletion seen by a sync takes effect with the load.
     """
     cancelled = 0
-    for reason, condition in ((OPTED_OUT, "coalesce(c.sms_not, 0) = 1"), (CLIENT_DELETED, "coalesce(c.deleted, false)")):
+    for reason, condition in (
+        (OPTED_OUT, "coalesce(c.sms_not, 0) = 1"),
+        (CLIENT_DELETED, "coalesce(c.deleted, false)"),
+    ):
         rows = wh.fetchall(
             "update reactivation_messages set status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null"
             " where status = %s and send_started_at is null and exists (select 1 from raw_yclients_clients c"

@@ -133,6 +133,7 @@ class WebhookReceiver(_LoopbackServer):
         self.delivered: list[str] = []
         self.duplicates = 0
         self._answers: dict[str, Reply] = {}
+        self.clock: Any = None  # the senders' clock (a faked one) for the replay guard; None: the real time
 
     @property
     def url(self) -> str:
@@ -141,7 +142,14 @@ class WebhookReceiver(_LoopbackServer):
     def _reply(self, path: str, headers: httpx.Headers, raw: bytes, body: Any) -> Reply:
         timestamp = headers.get("X-Reactivation-Timestamp", "")
         key = headers.get("Idempotency-Key")
-        if not verify_signature(self.secret, timestamp, key, raw, headers.get("X-Reactivation-Signature")):
+        if not verify_signature(
+            self.secret,
+            timestamp,
+            key,
+            raw,
+            headers.get("X-Reactivation-Signature"),
+            now=self.clock() if self.clock else None,
+        ):
             return 401, {"error": "bad signature"}, {}
         if self.fail_statuses:
             status = self.fail_statuses.pop(0)

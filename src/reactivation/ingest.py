@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pandas as pd
 
+from reactivation.outbox import cancel_for_cards_of_batch
 from reactivation.privacy import CARD_KEYS, CLIENT_KEYS, mask_content, scrub_payload_sql
 from reactivation.warehouse import Warehouse
 
@@ -440,6 +441,8 @@ def ingest(
         for entity in ENTITY_FILES:
             if entity in by_entity:
                 _load_entity(wh, by_entity[entity], zones, report, started)
+        # an opt-out or a deletion on a card takes effect with the load, not at the next refresh
+        cancel_for_cards_of_batch(wh, batch_id, started)
         for reject in report.rejects:
             content = mask_content(reject.content)[:2000]  # names removed, phones masked; file, line, reason kept
             wh.execute(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from reactivation.outbox import OPTED_OUT, cancel_pending
 from reactivation.stopwords import is_stop_reply
 from reactivation.warehouse import Warehouse
 
@@ -46,16 +47,18 @@ def add(
     text: str | None = None,
     at: datetime | None = None,
 ) -> str:
-    """Record (or re-activate) an opt-out; returns its key. Idempotent."""
+    """Record (or re-activate) an opt-out and cancel the client's waiting messages at once; returns its key."""
     at = at or datetime.now(UTC)
     key = _key(client_id, phone)
-    wh.execute(
-        "insert into reactivation_opt_outs (company_id, opt_out_key, client_id, phone, source, message_text,"
-        " created_at) values (%s, %s, %s, %s, %s, %s, %s)"
-        " on conflict (company_id, opt_out_key) do update set removed_at = null"
-        " where reactivation_opt_outs.removed_at is not null",
-        [company_id, key, client_id, normalise_phone(phone), source, text, at],
-    )
+    with wh.transaction():  # the opt-out and the cancellation of what is still waiting land together
+        wh.execute(
+            "insert into reactivation_opt_outs (company_id, opt_out_key, client_id, phone, source, message_text,"
+            " created_at) values (%s, %s, %s, %s, %s, %s, %s)"
+            " on conflict (company_id, opt_out_key) do update set removed_at = null"
+            " where reactivation_opt_outs.removed_at is not null",
+            [company_id, key, client_id, normalise_phone(phone), source, text, at],
+        )
+        cancel_pending(wh, company_id, OPTED_OUT, at, client_id=client_id, phone=normalise_phone(phone))
     return key
 
 

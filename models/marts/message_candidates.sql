@@ -1,5 +1,5 @@
 {#- One row per due client: the outbox key of their next attempt, holdout flag, template variant and a
-    per-company priority rank (the runner queues ranks up to `max_messages_per_run`). Assignment hashes
+    per-company priority rank (the runner queues ranks up to `max_messages_per_run`, in the `run_priority` order). Assignment hashes
     (company, client, cycle), so a client keeps their group and variant across attempts and reruns. -#}
 with due as (
     select * from {{ ref('due_clients') }}
@@ -47,7 +47,7 @@ assigned as (
         end as variant,
         row_number() over (
             partition by company_id
-            order by overdue_ratio desc, last_visit_date desc, client_id
+            order by {{ run_priority_order() }}
         ) as priority_rank
     from keyed
 ),

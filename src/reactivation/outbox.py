@@ -41,6 +41,9 @@ log = logging.getLogger("reactivation.outbox")
 
 PENDING, SENT, FAILED, SUPPRESSED = "pending", "sent", "failed", "suppressed"
 CANCELLED, EXPIRED = "cancelled", "expired"
+# review mode (reactivation.review): treated rows wait for a person; approval turns them pending (then the usual
+# send-time checks), a rejection or the review expiry ends them. Delivery only ever claims pending rows.
+AWAITING_REVIEW, REJECTED, REVIEW_EXPIRED = "awaiting_review", "rejected", "review_expired"
 # why a message was cancelled at send time (kept in `cancel_reason`; the outcome marts read them)
 OPTED_OUT, CLIENT_DELETED, BOOKED = "opted_out", "client_deleted", "booked"
 UNKNOWN_OUTCOME = "outcome unknown after an interrupted run; not re-sent to avoid a duplicate"
@@ -114,7 +117,7 @@ class SendPolicy:
 
 
 def read_candidates(wh: Warehouse, company_ids: Iterable[int]) -> list[dict[str, Any]]:
-    """Due clients within the run cap of the given companies, most overdue first (from `message_candidates`)."""
+    """Due clients within the run cap of the given companies, in priority order (from `message_candidates`)."""
     ids = list(company_ids)
     if not ids:
         return []

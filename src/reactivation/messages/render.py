@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from reactivation.messages.model import MessageRequest, normalize_locale
+from reactivation.messages.sms import fits
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -61,19 +62,34 @@ def _environment() -> Environment:
     return env
 
 
-def template_name(request: MessageRequest) -> str:
-    """The template file for a request, relative to TEMPLATES_DIR."""
-    return f"{request.language}/{request.tone}_{request.variant}.txt.j2"
+def template_name(request: MessageRequest, sms: bool = False) -> str:
+    """The template file for a request, relative to TEMPLATES_DIR; `sms`: its short SMS form (`.sms.j2`)."""
+    return f"{request.language}/{request.tone}_{request.variant}.{'sms' if sms else 'txt'}.j2"
 
 
-def render_template(request: MessageRequest) -> str:
-    """The template text for a request: greeting, business, service, booking hint and the opt-out line."""
+def render_template(request: MessageRequest, sms: bool = False) -> str:
+    """The template text for a request: greeting, business, service, booking hint and the opt-out line.
+
+    `sms`: the SMS form, meant to fit MAX_SEGMENTS; when long names push it over, the service and then the first
+    name are left out (the business, the booking link and the opt-out line always stay).
+    """
+    if not sms:
+        return _render(template_name(request), request, with_service=True, with_name=True)
+    text = ""
+    for with_service, with_name in ((True, True), (False, True), (False, False)):
+        text = _render(template_name(request, sms=True), request, with_service=with_service, with_name=with_name)
+        if fits(text):
+            break
+    return text
+
+
+def _render(name: str, request: MessageRequest, *, with_service: bool, with_name: bool) -> str:
     return (
         _environment()
-        .get_template(template_name(request))
+        .get_template(name)
         .render(
-            first_name=first_name(request.client_name, request.locale),
-            service=(request.service_title or "").strip(),
+            first_name=first_name(request.client_name, request.locale) if with_name else "",
+            service=(request.service_title or "").strip() if with_service else "",
             business=request.company_name.strip(),
             days_since=request.days_since,
             booking_url=(request.booking_url or "").strip(),

@@ -20,6 +20,10 @@ companies as (
     select * from {{ ref('int_companies_as_of') }}
 ),
 
+outlook as (
+    select * from {{ ref('int_return_outlook') }}
+),
+
 final as (
     select
         candidates.company_id,
@@ -37,6 +41,12 @@ final as (
         candidates.overdue_ratio,
         candidates.tone,
         candidates.cycle_id,
+        outlook.regularity_shape,
+        outlook.expected_next_visit_date,
+        outlook.p_not_returned_yet,
+        outlook.p_active,
+        outlook.p_winback_needed,
+        outlook.predicted_segment,
         companies.company_name,
         companies.locale,
         companies.timezone,
@@ -52,6 +62,10 @@ final as (
     left join service_categories
         on service_categories.company_id = candidates.company_id
         and service_categories.service_id = candidates.service_id
+    left join outlook
+        on outlook.company_id = candidates.company_id
+        and outlook.client_id = candidates.client_id
+        and outlook.service_id = candidates.service_id
     where not exists (
         select 1
         from exclusions

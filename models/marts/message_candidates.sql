@@ -74,6 +74,8 @@ final as (
         days_since,
         overdue_ratio,
         tone,
+        p_winback_needed,
+        predicted_segment,
         company_name,
         locale,
         timezone,

@@ -2,11 +2,15 @@ with chosen as (
     select * from {{ ref('int_intervals_chosen') }}
 ),
 
+outlook as (
+    select * from {{ ref('int_return_outlook') }}
+),
+
 final as (
     select
-        company_id,
-        client_id,
-        service_id,
+        chosen.company_id,
+        chosen.client_id,
+        chosen.service_id,
         category,
         visit_count,
         first_visit_date,
@@ -19,8 +23,20 @@ final as (
         personal_median_days,
         service_interval_count,
         service_median_days,
-        industry_interval_days
+        industry_interval_days,
+        outlook.regularity_shape,
+        outlook.days_since,
+        outlook.expected_next_visit_date,
+        outlook.p_not_returned_yet,
+        outlook.dropout_probability,
+        outlook.p_active,
+        outlook.p_winback_needed,
+        outlook.predicted_segment
     from chosen
+    left join outlook
+        on outlook.company_id = chosen.company_id
+        and outlook.client_id = chosen.client_id
+        and outlook.service_id = chosen.service_id
 )
 
 select * from final

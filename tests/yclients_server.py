@@ -11,9 +11,12 @@ Endpoints (the paths and parameters of the official API description): `POST /aut
 `GET /clients/{id}` (the deprecated full client list) and `GET /records/{id}` with `page`, `count`,
 `start_date`/`end_date` (local date of the visit; of its creation when the visit has no usable datetime),
 `changed_after` (last change strictly later; a time without offset is read in the company's zone) and
-`with_deleted`. Answers are `{success, data, meta}`; a bad token gets 401 with `meta.message`. `/auth` and
-`/company/{id}` need the partner token only, everything else the user token too. Records are served in their
-final version (the demo data may hold older versions first); services and companies in the API's own shapes
+`with_deleted`, and `POST /sms/clients/by_id/{id}` (`{"client_ids": [...], "text": ...}`: one SMS per client
+from the company's balance, kept in `api.sms`; it also refuses a request without the v2 Accept header with 415;
+`api.sms_replies[company_id]` / `api.sms_client_replies[client_id]` answer every SMS to that company / client,
+e.g. `sms_balance_exhausted()`). Answers are `{success, data, meta}`; a bad token gets 401 with `meta.message`.
+`/auth` and `/company/{id}` need the partner token only, everything else the user token too. Records are served
+in their final version (the demo data may hold older versions first); services and companies in the API's own shapes
 (string ids and prices, country names, `timezone_name`).
 """
 
@@ -35,6 +38,7 @@ from reactivation.demo import DemoData
 from .loopback import BackgroundServer
 
 PREFIX = "/api/v1"
+ACCEPT_V2 = "application/vnd.yclients.v2+json"
 COUNTRY_NAMES = {"RU": "Россия", "GB": "Великобритания", "DE": "Германия", "US": "США"}
 
 
@@ -57,6 +61,15 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> R
 
 def rate_limited(retry_after: int) -> Reply:
     return error(429, "Too many requests", {"Retry-After": str(retry_after)})
+
+
+def sms_balance_exhausted() -> Reply:
+    """What YClients answers an SMS request when the company's SMS balance cannot pay for it."""
+    return error(402, "Недостаточно средств на балансе для отправки SMS")
+
+
+def sms_service_disabled() -> Reply:
+    return error(403, "SMS-рассылки отключены для этого филиала")
 
 
 # Malformed answers with status 200, each a way an answer can break.
@@ -110,6 +123,9 @@ class FakeYClients(BackgroundServer):
         self.search_fields = {"id", "name", "phone", "email", "sms_not", "deleted"}  # what the search can return
         self.refuse_unknown_fields = False  # True: asking the search for other fields is a 400, else they are left out
         self.log: list[Logged] = []
+        self.sms: list[dict[str, Any]] = []  # every SMS accepted: company_id, client_id, phone (from the card), text
+        self.sms_replies: dict[int, Reply] = {}  # company → the answer to each of its SMS requests (nothing sent)
+        self.sms_client_replies: dict[int, Reply] = {}  # client → the answer to each SMS request for it
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
 
@@ -131,7 +147,7 @@ class FakeYClients(BackgroundServer):
         return [entry for entry in self.log if entry.path.startswith(path_prefix)]
 
     # ---------- answering
-    def handle(self, method: str, target: str, authorization: str, raw: bytes) -> Reply:
+    def handle(self, method: str, target: str, authorization: str, raw: bytes, accept: str = ACCEPT_V2) -> Reply:
         split = urlsplit(target)
         path = split.path.removeprefix(PREFIX).rstrip("/")
         params = dict(parse_qsl(split.query))
@@ -144,7 +160,7 @@ class FakeYClients(BackgroundServer):
             self.log.append(entry)
             reply = self._scripted(method, path, params, body)
             if reply is None:
-                reply = self._answer(method, path, params, body, authorization)
+                reply = self._answer(method, path, params, body, authorization, accept)
                 if reply.status == 200 and path.startswith("/records/"):
                     entry.record_ids = [r["id"] for r in json.loads(reply.body)["data"]]
             entry.status = reply.status
@@ -157,7 +173,11 @@ class FakeYClients(BackgroundServer):
                 return fault.replies.pop(0)
         return None
 
-    def _answer(self, method: str, path: str, params: dict[str, str], body: Any, authorization: str) -> Reply:
+    def _answer(
+        self, method: str, path: str, params: dict[str, str], body: Any, authorization: str, accept: str = ACCEPT_V2
+    ) -> Reply:
+        if path.startswith("/sms/") and accept != ACCEPT_V2:
+            return error(415, f"Accept must be {ACCEPT_V2}")
         partner, user = _tokens(authorization)
         if partner != self.partner_token:
             return error(401, "Partner authentication failed")
@@ -258,6 +278,22 @@ class FakeYClients(BackgroundServer):
         page, count = int(params.get("page", 1)), min(int(params.get("count", 300)), 300)
         return envelope(found[(page - 1) * count : page * count], {"page": page, "total_count": len(found)})
 
+    def _sms(self, company_id: int, params: dict[str, str], body: dict[str, Any]) -> bytes | Reply:
+        client_ids, text = body.get("client_ids"), body.get("text")
+        if not isinstance(client_ids, list) or not client_ids or not isinstance(text, str) or not text.strip():
+            return error(422, "Не указаны получатели или текст сообщения")
+        if company_id in self.sms_replies:
+            return self.sms_replies[company_id]
+        for client_id in client_ids:
+            if client_id in self.sms_client_replies:
+                return self.sms_client_replies[client_id]
+        for client_id in client_ids:
+            card = self.clients.get((company_id, client_id), {})
+            self.sms.append(
+                {"company_id": company_id, "client_id": client_id, "phone": card.get("phone"), "text": text}
+            )
+        return envelope(None, {"message": "Сообщения поставлены в очередь на отправку"})
+
     def _own_clients(self, company_id: int) -> list[dict[str, Any]]:
         return [c for (cid, _), c in sorted(self.clients.items()) if cid == company_id]
 
@@ -269,6 +305,7 @@ _ROUTES = {
     ("POST", "/company/{id}/clients/search"): "clients_search",
     ("GET", "/clients/{id}"): "clients_legacy",
     ("GET", "/records/{id}"): "records",
+    ("POST", "/sms/clients/by_id/{id}"): "sms",
 }
 
 
@@ -301,7 +338,10 @@ def _handler_for(api: FakeYClients) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            reply = api.handle(self.command, self.path, self.headers.get("Authorization", ""), raw)
+            headers = self.headers
+            reply = api.handle(
+                self.command, self.path, headers.get("Authorization", ""), raw, headers.get("Accept", "")
+            )
             self.send_response(reply.status)
             for name, value in {"Content-Type": "application/json", **reply.headers}.items():
                 self.send_header(name, value)

@@ -16,6 +16,7 @@ from typing import Any
 
 from reactivation.channels import ChannelSettings, make_channel
 from reactivation.messages import ComposeSettings, ComposeStats, MessageRequest, compose_messages, first_name
+from reactivation.messages.sms import segments
 from reactivation.outbox import (
     PENDING,
     SUPPRESSED,
@@ -115,7 +116,9 @@ def plan(wh: Warehouse, companies: list[int], settings: RunSettings, now: dateti
     """Build the outbox rows for the companies' candidates: text for the treated, a placeholder for the holdout."""
     candidates = read_candidates(wh, companies)
     treated = [c for c in candidates if not c["is_holdout"]]
-    composed, stats = compose_messages([_request(c) for c in treated], settings.compose)
+    composed, stats = compose_messages(
+        [_request(c) for c in treated], settings.compose, channel=settings.channels.channel
+    )
     texts = {m.message_key: m for m in composed}
     report = PlanReport(compose=stats)
     for candidate in candidates:
@@ -152,6 +155,7 @@ def plan(wh: Warehouse, companies: list[int], settings: RunSettings, now: dateti
             updated_at=now,
             timezone=candidate["timezone"],
             country=candidate["country"],
+            sms_segments=None if holdout else segments(message.text),
         ))  # fmt: skip
     return report
 

@@ -84,6 +84,7 @@ class OutboxRow:
     timezone: str | None = None  # the company's zone and country when queued: the send-time window check uses them
     country: str | None = None
     first_scheduled_at: datetime | None = None  # set to scheduled_at when queued; expiry counts from it
+    sms_segments: int | None = None  # SMS segments the text takes (messages/sms.py), set when queued
 
 
 @dataclass
@@ -101,6 +102,7 @@ class DeliveryReport:
     lost_claims: int = 0
     rerouted: int = 0
     held_companies: list[int] = field(default_factory=list)
+    blocked_companies: dict[int, str] = field(default_factory=dict)  # company → why its SMS stopped (yclients_sms)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -448,7 +450,15 @@ def deliver(
     report.rerouted = reroute(wh, channel, now(), company_ids)
     while rows := claim(wh, channel, run_id, now(), lease, limit, company_ids):
         report.claimed += len(rows)
+        # yclients_sms: a company whose SMS balance ran out (or SMS service is off) sends nothing more this run; its
+        # rows keep this run's claim until the end, then are released untouched (still pending). A batch of only
+        # such rows (claimed again once their lease ran out) ends the run.
+        blocked = getattr(channel, "blocked_companies", {})
+        if all(int(r["company_id"]) in blocked for r in rows):
+            break
         for row in rows:
+            if int(row["company_id"]) in blocked:
+                continue
             stamp = now()
             _renew(wh, run_id, stamp)
             _deliver_one(wh, channel, row, run_id, stamp, max_delivery_attempts, policy, report)
@@ -456,6 +466,9 @@ def deliver(
                 report.errors.append(f"stopped: {channel.fatal_error}")
                 _release(wh, run_id)
                 return report
+    if stopped := getattr(channel, "blocked_companies", None):  # (yclients_sms) hand their rows back, report them
+        _release(wh, run_id)
+        report.blocked_companies = dict(stopped)
     return report
 
 

@@ -161,6 +161,7 @@ RUNNER_TABLES: dict[str, str] = {
         claimed_by text,
         claimed_at timestamptz,
         send_started_at timestamptz,
+        sms_segments integer,
         anonymised_at timestamptz,
         unique (company_id, client_id, cycle_id, attempt)
     """,

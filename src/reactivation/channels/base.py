@@ -12,7 +12,7 @@ from typing import Protocol
 
 logger = logging.getLogger("reactivation.channels")
 
-CHANNEL_NAMES = ("log", "webhook", "whatsapp")
+CHANNEL_NAMES = ("log", "webhook", "whatsapp", "yclients_sms")  # yclients_sms reads YClientsSettings
 
 
 @dataclass(frozen=True)

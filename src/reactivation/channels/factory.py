@@ -16,4 +16,9 @@ def make_channel(name: str, settings: ChannelSettings) -> Channel:
         return WebhookChannel(settings)
     if name == "whatsapp":
         return WhatsAppChannel(settings)
+    if name == "yclients_sms":
+        # imported here: the YClients package imports the outbox, which imports this package
+        from reactivation.channels.yclients_sms import YClientsSmsChannel
+
+        return YClientsSmsChannel(settings)
     raise ValueError(f"unknown channel {name!r}; expected one of {', '.join(CHANNEL_NAMES)}")

@@ -1,4 +1,4 @@
--- The floor: due_clients (SPEC §2-4) in one hand-written statement straight from the raw tables, with no
+-- The floor: due_clients (docs/rules.md) in one hand-written statement straight from the raw tables, with no
 -- intermediate tables, for DuckDB and PostgreSQL alike. Rule parameters are the defaults of dbt_project.yml;
 -- {as_of} is the as-of date. Categories come from the seed tables dbt loaded. The bench's outbox and opt-out
 -- tables are empty (the harness checks), so cooldown, attempts and opt-outs reduce to YClients' sms_not.

@@ -2,7 +2,8 @@
 
 It reads the raw tables whole into pandas (DuckDB: `.df()`; PostgreSQL: `COPY ... TO STDOUT` as CSV into
 `read_csv`, the fast way to pull a table into pandas), the seeds from their CSV files, and computes `due_clients`
-by SPEC §2-4 with the defaults of dbt_project.yml (the logic of `tests/reference.py`, in frames instead of dicts).
+by the rules of docs/rules.md with the vars of dbt_project.yml, read through `reactivation.rules` (the logic of
+`tests/reference.py`, in frames instead of dicts).
 As in the floor query, the empty outbox and opt-out tables of the bench leave only sms_not among the opt-outs.
 """
 
@@ -16,12 +17,14 @@ import numpy as np
 import pandas as pd
 import psycopg
 
+from reactivation import rules
 from reactivation.settings import PROJECT_DIR, Settings
 
-DEFAULT_TIMEZONE = "Europe/Moscow"
-MIN_DAYS, MAX_DAYS = 7, 365
-PERSONAL_MIN, SERVICE_MIN, SERVICE_MIN_CLIENTS = 2, 10, 3
-FALLBACK_DAYS, LOST_AFTER_DAYS = 35, 365
+DEFAULT_TIMEZONE = rules.value("default_timezone")
+MIN_DAYS, MAX_DAYS = rules.value("interval_min_days"), rules.value("interval_max_days")
+PERSONAL_MIN = rules.value("personal_min_intervals")
+SERVICE_MIN, SERVICE_MIN_CLIENTS = rules.value("service_min_intervals"), rules.value("service_min_clients")
+FALLBACK_DAYS, LOST_AFTER_DAYS = rules.value("fallback_interval_days"), rules.value("lost_after_days")
 PAIR = ["company_id", "client_id", "service_id"]
 CLIENT = ["company_id", "client_id"]
 COLUMNS = [
@@ -241,10 +244,16 @@ def _due(pairs: pd.DataFrame, as_of: date) -> pd.DataFrame:
     days = (pd.Timestamp(as_of) - pairs["last_visit_date"]).dt.days
     pairs = pairs.assign(days_since=days, overdue_ratio=days / pairs["interval_days"])
     due = pairs[(pairs["days_since"] >= pairs["interval_days"]) & (pairs["days_since"] <= LOST_AFTER_DAYS)]
+    current = rules.current()
+    gentle, offer, win_back = current.tones
+    scaled = [round(current.gentle_max_ratio * 10), round(current.offer_max_ratio * 10)]
     tone = np.select(
-        [due["days_since"] * 10 < 15 * due["interval_days"], due["days_since"] * 10 < 30 * due["interval_days"]],
-        ["gentle", "offer"],
-        "win_back",
+        [
+            due["days_since"] * 10 < scaled[0] * due["interval_days"],
+            due["days_since"] * 10 < scaled[1] * due["interval_days"],
+        ],
+        [gentle, offer],
+        win_back,
     )
     due = due.assign(tone=tone).sort_values(
         [*CLIENT, "overdue_ratio", "last_visit_date", "service_id"], ascending=[True, True, False, False, True]

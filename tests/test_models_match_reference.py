@@ -1,4 +1,4 @@
-"""The SQL models equal an independent pandas computation of SPEC §2–4 on generated data, on both engines."""
+"""The SQL models equal an independent pandas computation of docs/rules.md on generated data, on both engines."""
 
 from __future__ import annotations
 

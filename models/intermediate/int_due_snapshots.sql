@@ -20,7 +20,7 @@ exclusions as (
 reasons as (
     select
         company_id,
-        {%- for reason in ['future_booking', 'opted_out', 'client_deleted', 'invalid_phone', 'cooldown', 'max_attempts'] %}
+        {%- for reason in var('exclusion_reasons') %}
         count(distinct case when reason = '{{ reason }}' then client_id end) as excluded_{{ reason }},
         {%- endfor %}
         count(distinct client_id) as excluded_clients
@@ -34,7 +34,7 @@ final as (
         health.as_of_date,
         health.active_clients,
         health.due_clients + coalesce(reasons.excluded_clients, 0) as due_before_exclusions,
-        {%- for reason in ['future_booking', 'opted_out', 'client_deleted', 'invalid_phone', 'cooldown', 'max_attempts'] %}
+        {%- for reason in var('exclusion_reasons') %}
         coalesce(reasons.excluded_{{ reason }}, 0) as excluded_{{ reason }},
         {%- endfor %}
         health.due_clients as due_after_exclusions,

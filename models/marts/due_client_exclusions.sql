@@ -1,3 +1,6 @@
+{#- One row per due client and reason they are left out. One CTE per reason, named as the reason; `reasons` unions
+    exactly the var `exclusion_reasons` (the list the funnel, the data tests and the report read), so a reason
+    listed without its CTE fails to compile and a CTE not listed is never applied. -#}
 {{ config(indexes=postgres_indexes([{'columns': ['company_id', 'client_id']}])) }}
 
 with candidates as (
@@ -19,11 +22,22 @@ opt_outs as (
 
 messages as (
     select * from {{ ref('stg_runner__messages') }}
+),
+
+-- attempts: what went out or is about to (a rejected or review-expired proposal is no attempt)
+attempt_messages as (
+    select * from messages
     where status in ('pending', 'sent', 'suppressed')
 ),
 
+-- cooldown: attempts, plus proposals awaiting review (not twice) and rejections (a person chose not to write now)
+cooldown_messages as (
+    select * from messages
+    where status in ('pending', 'sent', 'suppressed', 'awaiting_review', 'rejected')
+),
+
 future_booking as (
-    select candidates.company_id, candidates.client_id, 'future_booking' as reason
+    select candidates.company_id, candidates.client_id
     from candidates
     inner join bookings_ahead
         on bookings_ahead.company_id = candidates.company_id
@@ -31,7 +45,7 @@ future_booking as (
 ),
 
 opted_out as (
-    select candidates.company_id, candidates.client_id, 'opted_out' as reason
+    select candidates.company_id, candidates.client_id
     from candidates
     left join contacts
         on contacts.company_id = candidates.company_id
@@ -49,7 +63,7 @@ opted_out as (
 ),
 
 client_deleted as (
-    select candidates.company_id, candidates.client_id, 'client_deleted' as reason
+    select candidates.company_id, candidates.client_id
     from candidates
     inner join contacts
         on contacts.company_id = candidates.company_id
@@ -58,7 +72,7 @@ client_deleted as (
 ),
 
 invalid_phone as (
-    select candidates.company_id, candidates.client_id, 'invalid_phone' as reason
+    select candidates.company_id, candidates.client_id
     from candidates
     left join contacts
         on contacts.company_id = candidates.company_id
@@ -67,11 +81,11 @@ invalid_phone as (
 ),
 
 cooldown as (
-    select candidates.company_id, candidates.client_id, 'cooldown' as reason
+    select candidates.company_id, candidates.client_id
     from candidates
     where exists (
         select 1
-        from messages
+        from cooldown_messages as messages
         where messages.company_id = candidates.company_id
             and messages.client_id = candidates.client_id
             and messages.contacted_at >= candidates.as_of_at - interval '{{ var("cooldown_days") }} days'
@@ -79,9 +93,9 @@ cooldown as (
 ),
 
 max_attempts as (
-    select candidates.company_id, candidates.client_id, 'max_attempts' as reason
+    select candidates.company_id, candidates.client_id
     from candidates
-    inner join messages
+    inner join attempt_messages as messages
         on messages.company_id = candidates.company_id
         and messages.client_id = candidates.client_id
         and messages.cycle_id = candidates.cycle_id
@@ -90,17 +104,12 @@ max_attempts as (
 ),
 
 reasons as (
-    select * from future_booking
+    {%- for reason in var('exclusion_reasons') %}
+    select company_id, client_id, '{{ reason }}' as reason from {{ reason }}
+    {%- if not loop.last %}
     union all
-    select * from opted_out
-    union all
-    select * from client_deleted
-    union all
-    select * from invalid_phone
-    union all
-    select * from cooldown
-    union all
-    select * from max_attempts
+    {%- endif %}
+    {%- endfor %}
 ),
 
 final as (

@@ -19,6 +19,9 @@ outbox as (
         sum(case when status = 'failed' then 1 else 0 end) as failed,
         sum(case when status = 'cancelled' then 1 else 0 end) as cancelled,
         sum(case when status = 'expired' then 1 else 0 end) as expired,
+        sum(case when status = 'awaiting_review' then 1 else 0 end) as awaiting_review,
+        sum(case when status = 'rejected' then 1 else 0 end) as rejected,
+        sum(case when status = 'review_expired' then 1 else 0 end) as review_expired,
         sum(case when not is_holdout and is_converted then 1 else 0 end) as converted,
         sum(case when is_holdout and is_converted then 1 else 0 end) as holdout_converted,
         sum(case when not is_holdout then attended_revenue else 0 end) as revenue
@@ -32,12 +35,9 @@ final as (
         coalesce(snapshots.as_of_date, outbox.as_of_date) as funnel_date,
         snapshots.active_clients,
         snapshots.due_before_exclusions,
-        snapshots.excluded_future_booking,
-        snapshots.excluded_opted_out,
-        snapshots.excluded_client_deleted,
-        snapshots.excluded_invalid_phone,
-        snapshots.excluded_cooldown,
-        snapshots.excluded_max_attempts,
+        {%- for reason in var('exclusion_reasons') %}
+        snapshots.excluded_{{ reason }},
+        {%- endfor %}
         snapshots.due_after_exclusions,
         coalesce(outbox.holdout, 0) as holdout,
         coalesce(outbox.queued, 0) as queued,
@@ -46,6 +46,9 @@ final as (
         coalesce(outbox.failed, 0) as failed,
         coalesce(outbox.cancelled, 0) as cancelled,
         coalesce(outbox.expired, 0) as expired,
+        coalesce(outbox.awaiting_review, 0) as awaiting_review,
+        coalesce(outbox.rejected, 0) as rejected,
+        coalesce(outbox.review_expired, 0) as review_expired,
         coalesce(outbox.converted, 0) as converted,
         coalesce(outbox.holdout_converted, 0) as holdout_converted,
         cast(coalesce(outbox.revenue, 0) as double precision) as revenue

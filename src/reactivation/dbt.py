@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from reactivation import rules
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
 
@@ -63,32 +64,13 @@ def profiles_dir() -> Path:
 
 
 def dbt_vars(as_of: date | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Vars for a run: `REACTIVATION_DBT_VARS` (a JSON object overriding any rule's var), then `extra`, then as-of."""
-    configured = os.environ.get("REACTIVATION_DBT_VARS", "").strip()
-    try:
-        values: dict[str, Any] = json.loads(configured) if configured else {}
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"REACTIVATION_DBT_VARS is not a JSON object: {exc.msg}") from None
-    if not isinstance(values, dict):
-        raise ValueError('REACTIVATION_DBT_VARS must be a JSON object like {"max_messages_per_run": 50}')
-    values.update(extra or {})
-    if as_of is not None:
-        values["as_of_date"] = as_of.isoformat()
-    return values
+    """Vars for a run: `REACTIVATION_DBT_VARS`, then `extra`, then as-of (`reactivation.rules.run_vars`)."""
+    return rules.run_vars(as_of, extra)
 
 
 def var_value(name: str) -> Any:
-    """A rule's var as the next dbt run sees it: `REACTIVATION_DBT_VARS`, else its default in `dbt_project.yml`."""
-    overrides = dbt_vars()
-    if name in overrides:
-        return overrides[name]
-    import yaml
-
-    project = yaml.safe_load((Settings().project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
-    defaults = project.get("vars") or {}
-    if name not in defaults:
-        raise KeyError(f"dbt_project.yml defines no var {name!r}")
-    return defaults[name]
+    """A rule's var as the next dbt run sees it (`reactivation.rules.value`)."""
+    return rules.value(name)
 
 
 def run_dbt(

@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pandas as pd
 
+from reactivation import rules
 from reactivation.outbox import cancel_for_cards_of_batch
 from reactivation.privacy import CARD_KEYS, CLIENT_KEYS, mask_content, scrub_payload_sql
 from reactivation.warehouse import Warehouse
 
 ENTITY_FILES = ("companies", "services", "clients", "records")
-DEFAULT_TIMEZONE = "Europe/Moscow"
+DEFAULT_TIMEZONE = rules.current().default_timezone  # var `default_timezone`: a company without a zone
 # the SQL types of the raw columns a value must fit (warehouse.RUNNER_TABLES): ids are bigint, counts integer
 BIGINT = (-(2**63), 2**63 - 1)
 INTEGER = (-(2**31), 2**31 - 1)

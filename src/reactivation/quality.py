@@ -7,35 +7,37 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 import pandas as pd
 
+from reactivation import rules
 from reactivation.channels.base import mask_phone
 from reactivation.privacy import mask_text
 from reactivation.warehouse import Warehouse
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-TONES = ["gentle", "offer", "win_back"]
-LEVELS = ["personal", "service", "industry", "fallback"]
-PHONE_PATTERN = r"^\+[0-9]{11,15}$"
 PERSONAL_COLUMNS = {"phone": mask_phone, "client_name": lambda _: None}  # how a sample of each is stored
 _SAMPLE_KEYS = ("partial_unexpected_list", "unexpected_list")
 
 
 @dataclass(frozen=True)
 class GateSettings:
-    """Thresholds of the gate (interval bounds mirror the dbt vars' defaults)."""
+    """Thresholds of the gate. The rule values (interval bounds, tones, levels, phone digits) are the dbt vars as
+    `reactivation.rules` reads them when the settings are made, so the gate checks what the models were told."""
 
     max_due_share: float = 0.8  # due clients ≤ this share of active clients
     max_hours_since_load: float = 48.0  # the company's records were loaded at most this long ago
     min_records: int = 1
-    interval_min_days: int = 7
-    interval_max_days: int = 365
+    interval_min_days: int = field(default_factory=lambda: rules.current().interval_min_days)
+    interval_max_days: int = field(default_factory=lambda: rules.current().interval_max_days)
+    tones: tuple[str, ...] = field(default_factory=lambda: rules.current().tones)
+    interval_levels: tuple[str, ...] = field(default_factory=lambda: rules.current().interval_levels)
+    phone_pattern: str = field(default_factory=lambda: rules.current().phone_pattern)
 
     @classmethod
     def from_env(cls) -> GateSettings:
@@ -95,13 +97,13 @@ def _expectations(kind: str, settings: GateSettings, max_due_rows: int | None, g
         gxe.ExpectColumnValuesToBeUnique(column="client_id"),
         *[gxe.ExpectColumnValuesToNotBeNull(column=c) for c in
           ("company_id", "client_id", "phone", "service_id", "tone", "interval_level", "interval_days")],
-        gxe.ExpectColumnValuesToBeInSet(column="tone", value_set=TONES),
-        gxe.ExpectColumnValuesToBeInSet(column="interval_level", value_set=LEVELS),
+        gxe.ExpectColumnValuesToBeInSet(column="tone", value_set=list(settings.tones)),
+        gxe.ExpectColumnValuesToBeInSet(column="interval_level", value_set=list(settings.interval_levels)),
         gxe.ExpectColumnValuesToBeBetween(
             column="interval_days", min_value=settings.interval_min_days, max_value=settings.interval_max_days
         ),
         gxe.ExpectColumnValuesToBeBetween(column="overdue_ratio", min_value=1.0),
-        gxe.ExpectColumnValuesToMatchRegex(column="phone", regex=PHONE_PATTERN),
+        gxe.ExpectColumnValuesToMatchRegex(column="phone", regex=settings.phone_pattern),
     ]  # fmt: skip
 
 

@@ -18,10 +18,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from reactivation import dbt
+from reactivation import dbt, rules
 from reactivation.ingest import close_batch, register_batch
 from reactivation.privacy import CARD_KEYS, CLIENT_KEYS, scrub_payload_sql
 from reactivation.settings import Settings
@@ -32,16 +32,15 @@ CONTACT_MODELS = ("int_client_contacts",)  # materialised models holding names/p
 
 @dataclass(frozen=True)
 class RetentionSettings:
+    """How long personal data stays; `lost_after_days` is the dbt var as `reactivation.rules` reads it."""
+
     retention_days: int = 90
-    lost_after_days: int = 365
+    lost_after_days: int = field(default_factory=lambda: rules.current().lost_after_days)
 
     @classmethod
     def from_env(cls) -> RetentionSettings:
         """`REACTIVATION_RETENTION_DAYS`; `lost_after_days` is the dbt var (`REACTIVATION_DBT_VARS` or its default)."""
-        return cls(
-            retention_days=int(os.environ.get("REACTIVATION_RETENTION_DAYS", cls.retention_days)),
-            lost_after_days=int(dbt.var_value("lost_after_days")),
-        )
+        return cls(retention_days=int(os.environ.get("REACTIVATION_RETENTION_DAYS", cls.retention_days)))
 
 
 @dataclass

@@ -6,8 +6,12 @@ import os
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-TONES = ("gentle", "offer", "win_back")
-VARIANTS = ("a", "b")
+from reactivation import rules
+
+# The vars `tones` and `message_variants` as this process started with them; requests are checked against the
+# rules as they stand when made (reactivation.rules), the same values the models were built with.
+TONES = rules.current().tones
+VARIANTS = rules.current().message_variants
 LOCALES = ("ru", "en")
 DEFAULT_LOCALE = "ru"
 
@@ -35,10 +39,13 @@ class MessageRequest:
     booking_url: str | None
 
     def __post_init__(self) -> None:
-        if self.tone not in TONES:
-            raise ValueError(f"tone must be one of {TONES}, not {self.tone!r}")
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
+        current = rules.current()
+        if self.tone not in current.tones:
+            raise ValueError(f"tone must be one of {current.tones} (var `tones`), not {self.tone!r}")
+        if self.variant not in current.message_variants:
+            raise ValueError(
+                f"variant must be one of {current.message_variants} (var `message_variants`), not {self.variant!r}"
+            )
 
     @property
     def language(self) -> str:

@@ -6,6 +6,7 @@ Charts are drawn on bare `Figure` objects (no pyplot state), so reports can be b
 from __future__ import annotations
 
 import io
+import itertools
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
-from reactivation.report.data import EXCLUSION_REASONS, ReportData
+from reactivation.report.data import ReportData
 from reactivation.report.i18n import Lang
 from reactivation.report.stats import MIN_SAMPLE, Comparison, pooled_by, wilson
 
@@ -115,7 +116,7 @@ def funnel(fig: Figure, data: ReportData, lang: Lang) -> tuple[str, str]:
     latest = snapshots.sort_values("funnel_date").groupby("company_id").tail(1)
     day = latest["funnel_date"].max().date()
     clients = latest.drop(columns=["company_id", "funnel_date"]).sum()
-    _client_bars(left, clients, lang, day)
+    _client_bars(left, clients, lang, day, data.exclusion_reasons)
     caption = lang(
         "caption_funnel",
         date=lang.date(day),
@@ -128,7 +129,7 @@ def funnel(fig: Figure, data: ReportData, lang: Lang) -> tuple[str, str]:
     return title, caption
 
 
-def _client_bars(ax: Axes, clients: pd.Series, lang: Lang, day: date) -> None:
+def _client_bars(ax: Axes, clients: pd.Series, lang: Lang, day: date, reasons: tuple[str, ...]) -> None:
     """Active → due → excluded, stacked by reason → left after exclusions."""
     steps = ["active_clients", "due_before_exclusions", None, "due_after_exclusions"]
     labels = [lang("step_active"), lang("step_due"), lang("step_excluded"), lang("step_due_after")]
@@ -138,7 +139,7 @@ def _client_bars(ax: Axes, clients: pd.Series, lang: Lang, day: date) -> None:
             _bar_value(ax, clients[step], y, lang)
     start = 0.0
     handles = []
-    for reason, colour in zip(EXCLUSION_REASONS, PALETTE_REASONS):
+    for reason, colour in zip(reasons, itertools.cycle(PALETTE_REASONS)):
         count = clients[f"excluded_{reason}"]
         if count > 0:
             ax.barh(2, count, left=start, color=colour, height=0.62)

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
 
+from reactivation import rules
 from reactivation.messages.model import normalize_locale
 from reactivation.warehouse import Warehouse
 
-DEFAULT_ATTRIBUTION_DAYS = 14  # dbt var `attribution_days`, used when no message says otherwise
 
-EXCLUSION_REASONS = ["future_booking", "opted_out", "client_deleted", "invalid_phone", "cooldown", "max_attempts"]
-# Day snapshots of clients: NULL on a day with outbox rows but no snapshot, and kept NULL so "latest day" is honest.
-SNAPSHOT_COUNTS = [
-    "active_clients",
-    "due_before_exclusions",
-    *(f"excluded_{reason}" for reason in EXCLUSION_REASONS),
-    "due_after_exclusions",
-]
+def snapshot_counts(exclusion_reasons: tuple[str, ...]) -> list[str]:
+    """The funnel's day-snapshot columns, one `excluded_<reason>` per var `exclusion_reasons` (as the model has).
+
+    NULL on a day with outbox rows but no snapshot, and kept NULL so "latest day" is honest.
+    """
+    return [
+        "active_clients",
+        "due_before_exclusions",
+        *(f"excluded_{r}" for r in exclusion_reasons),
+        "due_after_exclusions",
+    ]
+
+
 MESSAGE_COUNTS = [
     "holdout",
     "queued",
@@ -61,12 +66,15 @@ class ReportData:
     campaign: pd.DataFrame
     outcomes: pd.DataFrame
     attribution_days: int
+    exclusion_reasons: tuple[str, ...] = field(default_factory=lambda: rules.current().exclusion_reasons)
 
 
 def load_report_data(wh: Warehouse, company_id: int | None, since: date | None) -> ReportData:
     """Read the marts for one company (or all) from `since` on; missing or empty tables give empty frames."""
     companies = _companies(wh, company_id)
-    funnel_columns = ["company_id", "funnel_date", *SNAPSHOT_COUNTS, *MESSAGE_COUNTS]
+    current = rules.current()
+    snapshots = snapshot_counts(current.exclusion_reasons)
+    funnel_columns = ["company_id", "funnel_date", *snapshots, *MESSAGE_COUNTS]
     funnel = _select(wh, "reactivation_funnel", funnel_columns, "funnel_date", company_id, since)
     campaign_columns = ["company_id", "send_week", "tone", "interval_level", "variant", *CAMPAIGN_COUNTS]
     campaign = _select(wh, "campaign_performance", campaign_columns, "send_week", company_id, since)
@@ -75,10 +83,12 @@ def load_report_data(wh: Warehouse, company_id: int | None, since: date | None) 
     window = pd.to_numeric(outcomes["attribution_days"]).max() if len(outcomes) else None
     return ReportData(
         companies=companies,
-        funnel=_numeric(funnel, SNAPSHOT_COUNTS, MESSAGE_COUNTS, "funnel_date"),
+        funnel=_numeric(funnel, snapshots, MESSAGE_COUNTS, "funnel_date"),
         campaign=_numeric(campaign, [], CAMPAIGN_COUNTS, "send_week"),
         outcomes=_outcomes(outcomes),
-        attribution_days=int(window) if window is not None and pd.notna(window) else DEFAULT_ATTRIBUTION_DAYS,
+        # the window the messages were measured with; without any, the var `attribution_days` as it stands now
+        attribution_days=int(window) if window is not None and pd.notna(window) else current.attribution_days,
+        exclusion_reasons=current.exclusion_reasons,
     )
 
 

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-Z = 1.96  # dbt var `confidence_z`: the marts' 95 % two-sided normal quantile
-MIN_SAMPLE = 30  # dbt var `min_sample_per_group`: fewer matured messages in either group is too few to judge
+from reactivation import rules
+
+# The marts' own vars, read once per report process (reactivation.rules):
+Z = rules.current().confidence_z  # `confidence_z`: the two-sided normal quantile of the uplift intervals (95 %)
+MIN_SAMPLE = rules.current().min_sample_per_group  # fewer matured messages in either group is too few to judge
 
 # The mart keys the holdout group by these columns and repeats it on every channel × composer row of the cell.
 HOLDOUT_CELL = ["company_id", "send_week", "tone", "interval_level", "variant"]

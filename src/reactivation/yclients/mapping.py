@@ -1,7 +1,7 @@
-"""API objects → the shapes `reactivation.ingest` loads (SPEC §1): companies, services, clients, records.
+"""API objects → the shapes `reactivation.ingest` loads (docs/rules.md, Inputs): companies, services, clients, records.
 
 YClients returns ids and prices as strings ("79067", "1000.00"), the company's country as a name ("Россия"), no
-locale and no booking link; records already have the SPEC shape and pass through untouched.
+locale and no booking link; records already have that shape and pass through untouched.
 """
 
 from __future__ import annotations

@@ -18,7 +18,16 @@ import pytest
 from reactivation import campaign, demo
 from reactivation.channels import ChannelSettings, OutgoingMessage, make_channel
 from reactivation.channels.yclients_sms import YClientsSmsChannel
-from reactivation.messages import LOCALES, TONES, VARIANTS, MessageRequest, check_guardrails, render_template
+from reactivation.messages import (
+    LOCALES,
+    TONES,
+    VARIANTS,
+    ComposeSettings,
+    MessageRequest,
+    check_guardrails,
+    compose_messages,
+    render_template,
+)
 from reactivation.messages.gemini import OPT_OUT
 from reactivation.messages.sms import GSM7, UCS2, encoding, segments
 from reactivation.outbox import PENDING, deliver, enqueue
@@ -27,6 +36,7 @@ from reactivation.yclients import RequestBudget, YClientsSettings
 
 from .clock import faketime_env
 from .conftest import AS_OF, run_models
+from .gemini_server import GeminiServer
 from .test_cli import env_for
 from .test_delivery_faults import DELIVER_SCRIPT, NOW, faked_clock, pending_rows, statuses
 from .test_yclients import COMPANIES, DELIVER_AT, PARTNER, PLANNED_AT, USER, FakeClock, sync_into
@@ -352,3 +362,16 @@ def test_daily_run_on_yclients_sms_sends_one_short_sms_per_treated_message(setti
         assert sms["text"] == sent[sms["client_id"]]
         assert OPT_OUT["ru"] in sms["text"] or OPT_OUT["en"] in sms["text"]
         assert segments(sms["text"]) <= 3
+
+
+def test_ai_text_over_three_segments_falls_back_to_the_sms_form_only_on_an_sms_channel() -> None:
+    business = "Салон красоты и SPA «Лилия» на Патриарших прудах, студия ухода"
+    requests = [request("ru", "gentle", "a", company_name=business)]
+    with GeminiServer() as gemini:
+        ai = ComposeSettings(gemini_api_key="AIzaTEST-key", gemini_base_url=gemini.base_url, request_timeout_seconds=5)
+        [as_sms], _ = compose_messages(requests, ai, channel="yclients_sms")
+        [as_text], _ = compose_messages(requests, ai, channel="log")
+        ai_text = gemini.replies[requests[0].message_key]
+    assert segments(ai_text) > 3 and as_text.composer == "ai" and as_text.text == ai_text
+    assert (as_sms.composer, as_sms.fallback_reason) == ("template", "sms_too_long")
+    assert as_sms.text == render_template(requests[0], sms=True) and segments(as_sms.text) <= 3

@@ -2,7 +2,8 @@
 
     With x = rate × t = k·t / mean, S(t) = e^(-x) · P_k(x) where P_k(x) = Σ_{i<k} x^i / i! (the Poisson CDF
     identity). P_k is summed term by term for i < 30, the largest shape the outlook uses; 1/i! is a literal
-    computed here. e^(-x) is floored at e^-700 so PostgreSQL never raises an underflow (S is then ~1e-304). -#}
+    computed here. S is taken as exp(ln P_k(x) - x), and as 0 below e^-700, so PostgreSQL never raises an
+    underflow. -#}
 
 {% macro erlang_max_shape() -%}
     {{ return(30) }}
@@ -24,7 +25,10 @@
 
 {#- S(t) = P(T > t) for T ~ Erlang(k, rate), given x = rate × t. -#}
 {% macro erlang_survival(shape, x) -%}
-    (exp(greatest(-cast({{ x }} as double precision), -700.0)) * {{ erlang_poisson_sum(shape, x) }})
+    (case
+        when ln({{ erlang_poisson_sum(shape, x) }}) - cast({{ x }} as double precision) < -700 then 0.0
+        else exp(ln({{ erlang_poisson_sum(shape, x) }}) - cast({{ x }} as double precision))
+    end)
 {%- endmacro %}
 
 {#- S(t₂) / S(t₁) = P(T > t₂ | T > t₁) for x₂ = rate × t₂ ≥ x₁ = rate × t₁, computed without dividing two
@@ -35,4 +39,13 @@
         * {{ erlang_poisson_sum(shape, x_to) }}
         / {{ erlang_poisson_sum(shape, x_from) }}
     )
+{%- endmacro %}
+
+{#- P(still a client | no return yet) = (1 - p)·S / ((1 - p)·S + p) for a per-visit dropout probability p; 1 when
+    p = 0 (nobody ever stops). -#}
+{% macro outlook_p_active(dropout, survival) -%}
+    (case
+        when {{ dropout }} <= 0 then 1.0
+        else (1 - {{ dropout }}) * {{ survival }} / ((1 - {{ dropout }}) * {{ survival }} + {{ dropout }})
+    end)
 {%- endmacro %}

@@ -148,11 +148,7 @@ survival as (
 activity as (
     select
         *,
-        case
-            when dropout_probability <= 0 then 1.0
-            else (1 - dropout_probability) * p_not_returned_yet
-                / ((1 - dropout_probability) * p_not_returned_yet + dropout_probability)
-        end as p_active
+        {{ outlook_p_active('dropout_probability', 'p_not_returned_yet') }} as p_active
     from survival
 ),
 

@@ -1,7 +1,9 @@
 {#- One row per company, send week, tone, interval level, variant, channel and composer: treated messages, their
     conversions and revenue, the holdout group's rate for the same company, week, tone, level and variant, and
     the absolute uplift with a 95 % interval (two-proportion normal approximation, unpooled standard error).
-    Rates count only messages whose attribution window is complete as of the as-of date. -#}
+    Rates count only messages whose attribution window is complete as of the as-of date. `conversion_rate` is the
+    intention-to-treat rate (every exposed treated row: sent, cancelled at send time, rejected or unreviewed in
+    review mode) and the uplift compares it with the holdout; `sent_conversion_rate` counts sent messages only. -#}
 with outcomes as (
     select
         *,
@@ -22,6 +24,10 @@ treated as (
         count(*) as messages,
         sum(case when is_window_complete then 1 else 0 end) as matured_messages,
         sum(case when is_window_complete and is_converted then 1 else 0 end) as conversions,
+        sum(case when status = 'sent' then 1 else 0 end) as sent_messages,
+        sum(case when status = 'sent' and is_window_complete then 1 else 0 end) as sent_matured,
+        sum(case when status = 'sent' and is_window_complete and is_converted then 1 else 0 end) as sent_conversions,
+        sum(case when status = 'rejected' then 1 else 0 end) as rejected_messages,
         sum(attended_revenue) as revenue,
         avg(case when is_converted then days_to_booking end) as avg_days_to_booking
     from outcomes
@@ -51,6 +57,7 @@ rates as (
         coalesce(holdout.holdout_matured, 0) as holdout_matured,
         coalesce(holdout.holdout_conversions, 0) as holdout_conversions,
         cast(treated.conversions as double precision) / nullif(treated.matured_messages, 0) as conversion_rate,
+        cast(treated.sent_conversions as double precision) / nullif(treated.sent_matured, 0) as sent_conversion_rate,
         cast(holdout.holdout_conversions as double precision) / nullif(holdout.holdout_matured, 0) as holdout_rate
     from treated
     left join holdout
@@ -85,6 +92,11 @@ final as (
         matured_messages,
         conversions,
         conversion_rate,
+        sent_messages,
+        sent_matured,
+        sent_conversions,
+        sent_conversion_rate,
+        rejected_messages,
         cast(revenue as double precision) as revenue,
         cast(revenue as double precision) / nullif(messages, 0) as revenue_per_message,
         avg_days_to_booking,

@@ -18,6 +18,7 @@ from reactivation.channels import ChannelSettings, make_channel
 from reactivation.messages import ComposeSettings, ComposeStats, MessageRequest, compose_messages, first_name
 from reactivation.messages.sms import segments
 from reactivation.outbox import (
+    AWAITING_REVIEW,
     PENDING,
     SUPPRESSED,
     DeliveryReport,
@@ -29,6 +30,7 @@ from reactivation.outbox import (
     template_params,
 )
 from reactivation.quality import GateSettings
+from reactivation.review.model import ReviewSettings, expire_unreviewed, review_params
 from reactivation.schedule import SendWindow, schedule_send
 from reactivation.warehouse import Warehouse
 
@@ -48,6 +50,7 @@ class RunSettings:
     max_delivery_attempts: int = 5
     expire_after: timedelta = timedelta(days=3)  # a message not sent this long after its first slot is dropped
     refresh_bookings: bool = False  # YClients configured: bookings changed since the sync are read before delivery
+    review: ReviewSettings = field(default_factory=ReviewSettings)  # which companies a person reviews, how often
 
     @classmethod
     def from_env(cls) -> RunSettings:
@@ -61,6 +64,7 @@ class RunSettings:
             max_delivery_attempts=int(os.environ.get("REACTIVATION_MAX_DELIVERY_ATTEMPTS", 5)),
             expire_after=timedelta(hours=float(os.environ.get("REACTIVATION_EXPIRE_AFTER_HOURS", 72))),
             refresh_bookings=bool(os.environ.get("YCLIENTS_PARTNER_TOKEN", "").strip()),
+            review=ReviewSettings.from_env(),
         )
 
     @property
@@ -74,6 +78,8 @@ class PlanReport:
 
     rows: list[OutboxRow] = field(default_factory=list)
     compose: ComposeStats = field(default_factory=ComposeStats)
+    planned_at: datetime | None = None  # the run's clock: queueing expires unreviewed rows against it
+    review_expiry_days: int = 7
 
     def counts(self) -> dict[str, Any]:
         treated = [r for r in self.rows if not r.is_holdout]
@@ -113,18 +119,30 @@ def _request(candidate: dict[str, Any]) -> MessageRequest:
 
 
 def plan(wh: Warehouse, companies: list[int], settings: RunSettings, now: datetime) -> PlanReport:
-    """Build the outbox rows for the companies' candidates: text for the treated, a placeholder for the holdout."""
-    candidates = read_candidates(wh, companies)
+    """Build the outbox rows for the companies' candidates: text for the treated, a placeholder for the holdout.
+
+    Review mode: a company's treated rows wait as `awaiting_review` (unscheduled) until a person approves them,
+    and a weekly cadence proposes the company's batch only on its weekday (its as-of day, local).
+    """
+    review = settings.review
+    candidates = [
+        c for c in read_candidates(wh, companies)
+        if review.for_company(int(c["company_id"])).proposes_on(_as_date(c["as_of_date"]))
+    ]  # fmt: skip
     treated = [c for c in candidates if not c["is_holdout"]]
     composed, stats = compose_messages(
         [_request(c) for c in treated], settings.compose, channel=settings.channels.channel
     )
     texts = {m.message_key: m for m in composed}
-    report = PlanReport(compose=stats)
+    report = PlanReport(compose=stats, planned_at=now, review_expiry_days=review.expiry_days)
     for candidate in candidates:
         key = candidate["message_key"]
         message = texts.get(key)
         holdout = bool(candidate["is_holdout"])
+        reviewed = not holdout and review.for_company(int(candidate["company_id"])).required
+        params = None if holdout else template_params(
+            candidate, first_name(candidate["client_name"], candidate["locale"])
+        )  # fmt: skip
         report.rows.append(OutboxRow(
             message_key=key,
             company_id=int(candidate["company_id"]),
@@ -141,16 +159,14 @@ def plan(wh: Warehouse, companies: list[int], settings: RunSettings, now: dateti
             locale=candidate["locale"],
             phone=candidate["phone"],
             message_text=None if holdout else message.text,
-            template_params=None if holdout else template_params(
-                candidate, first_name(candidate["client_name"], candidate["locale"])
-            ),
+            template_params=review_params(params, candidate) if reviewed else params,
             prompt=None if holdout else message.prompt,
             composer=None if holdout else message.composer,
             fallback_reason=None if holdout else message.fallback_reason,
-            scheduled_at=None if holdout else schedule_send(
+            scheduled_at=None if holdout or reviewed else schedule_send(
                 now, candidate["timezone"], candidate["country"], settings.window, seed=key
-            ),
-            status=SUPPRESSED if holdout else PENDING,
+            ),  # a reviewed row is scheduled when approved
+            status=SUPPRESSED if holdout else AWAITING_REVIEW if reviewed else PENDING,
             created_at=now,
             updated_at=now,
             timezone=candidate["timezone"],
@@ -169,6 +185,9 @@ def _as_date(value: Any) -> date:
 
 
 def queue(wh: Warehouse, report: PlanReport) -> int:
+    """Expire rows nobody reviewed in time (their clients may be proposed again), then insert the new rows."""
+    if report.planned_at is not None:
+        expire_unreviewed(wh, report.planned_at, report.review_expiry_days)
     return enqueue(wh, report.rows)
 
 

@@ -288,6 +288,9 @@ def retention_command(
     )
 
 
+from reactivation.review.cli import review_app  # noqa: E402 - beside the other sub-command groups
+
+app.add_typer(review_app, name="review")
 optout_app = typer.Typer(help="Manage opt-outs by hand.", no_args_is_help=True)
 app.add_typer(optout_app, name="optout")
 Company = Annotated[int, typer.Option("--company", help="Company id.")]

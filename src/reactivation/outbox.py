@@ -51,6 +51,7 @@ CANDIDATE_COLUMNS = [
     "message_key", "company_id", "client_id", "cycle_id", "attempt", "is_holdout", "variant", "priority_rank",
     "client_name", "phone", "service_id", "service_title", "interval_level", "days_since", "overdue_ratio", "tone",
     "company_name", "locale", "timezone", "country", "booking_url", "as_of_date",
+    "last_visit_date",  # shown to a reviewer (review mode)
 ]  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -83,3 +84,20 @@ def check_pg_schema(name: str) -> str:
     else:
         return name
     raise ValueError(f"REACTIVATION_PG_SCHEMA {problem}, not {name!r}")
+
+
+def company_settings(raw: str) -> dict[int, dict[str, object]]:
+    """`REACTIVATION_COMPANY_SETTINGS` parsed once for every reader: `{"101": {...}}` → {101: {...}}.
+
+    ValueError (naming the variable, not its value) when it is not a JSON object of objects keyed by company id.
+    """
+    if not raw.strip():
+        return {}
+    try:
+        parsed = json.loads(raw)
+        return {int(company): dict(fields) for company, fields in parsed.items()}
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(
+            'REACTIVATION_COMPANY_SETTINGS must be JSON like {"101": {"timezone": "Europe/Moscow", "locale": "ru"}}'
+            f": {exc}"
+        ) from None

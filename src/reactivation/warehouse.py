@@ -163,6 +163,8 @@ RUNNER_TABLES: dict[str, str] = {
         send_started_at timestamptz,
         sms_segments integer,
         anonymised_at timestamptz,
+        reviewed_at timestamptz,
+        review_note text,
         unique (company_id, client_id, cycle_id, attempt)
     """,
     "reactivation_quality_reports": """

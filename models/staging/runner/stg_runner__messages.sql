@@ -23,11 +23,14 @@ select
     scheduled_at,
     created_at,
     sent_at,
-    coalesce(sent_at, created_at) as contacted_at,
+    reviewed_at,
+    -- review mode: a rejection counts from the decision, like a send (pending approved rows too, until sent)
+    coalesce(sent_at, reviewed_at, created_at) as contacted_at,
     -- the moment the experiment counts from: sent for a treated message; queued for a holdout row and for a
-    -- treated one cancelled at send time (a booking, an opt-out), so both arms keep such clients (intention to treat)
+    -- treated one cancelled at send time (a booking, an opt-out), so both arms keep such clients (intention to treat);
+    -- likewise queued for a treated one a reviewer rejected or nobody reviewed in time (review mode)
     case
-        when is_holdout or status = 'cancelled' then created_at
+        when is_holdout or status in ('cancelled', 'rejected', 'review_expired') then created_at
         when status = 'sent' then sent_at
     end as exposed_at
 from {{ source('runner', 'reactivation_messages') }} as source

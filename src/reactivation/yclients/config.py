@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from reactivation.settings import company_settings
 
 DEFAULT_BASE_URL = "https://api.yclients.com/api/v1"
 MAX_PAGE_SIZE = 200  # the API's own cap for `count` (records) and `page_size` (clients)
@@ -96,17 +97,12 @@ def _company_ids(raw: str) -> tuple[int, ...]:
 
 def _company_defaults(raw: str) -> dict[int, CompanyDefaults]:
     """`{"101": {"timezone": "Europe/Moscow", "locale": "ru", ...}}` → {101: CompanyDefaults(...)}."""
-    if not raw.strip():
-        return {}
     try:
-        parsed = json.loads(raw)
-        known = CompanyDefaults.__dataclass_fields__
-        return {
-            int(company): CompanyDefaults(**{k: str(v) for k, v in fields.items() if k in known and v is not None})
-            for company, fields in parsed.items()
-        }
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise YClientsConfigError(
-            'REACTIVATION_COMPANY_SETTINGS must be JSON like {"101": {"timezone": "Europe/Moscow", "locale": "ru"}}'
-            f": {exc}"
-        ) from None
+        parsed = company_settings(raw)  # the one parser every reader of the variable shares
+    except ValueError as exc:
+        raise YClientsConfigError(str(exc)) from None
+    known = CompanyDefaults.__dataclass_fields__
+    return {
+        company: CompanyDefaults(**{k: str(v) for k, v in fields.items() if k in known and v is not None})
+        for company, fields in parsed.items()
+    }

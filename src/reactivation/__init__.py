@@ -8,6 +8,8 @@ for _name, _value in {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "GX_ANALYTICS_ENABLED": "False",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # Prefect's temporary server (ephemeral mode) gets 20 s by default: too short on a busy 2-core machine
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }.items():
     os.environ.setdefault(_name, _value)
 

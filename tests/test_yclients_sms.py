@@ -274,7 +274,8 @@ def rows_for(data: demo.DemoData, company_id: int, n: int) -> list[Any]:
 
 
 def test_balance_error_holds_only_that_company_whose_rows_stay_pending(warehouse, api, data) -> None:
-    enqueue(warehouse, rows_for(data, 101, 4) + rows_for(data, 102, 3))
+    # two full batches of the blocked company come first: the other company is still reached in the same run
+    enqueue(warehouse, rows_for(data, 101, 7) + rows_for(data, 102, 3))
     api.sms_replies[101] = sms_balance_exhausted()
     channel = channel_for(api)
     report = deliver(warehouse, channel, now=lambda: NOW, limit=3)
@@ -284,10 +285,10 @@ def test_balance_error_holds_only_that_company_whose_rows_stay_pending(warehouse
     left = warehouse.fetchall(
         "select status, claimed_by, send_started_at from reactivation_messages where company_id = 101"
     )
-    assert left == [(PENDING, None, None)] * 4  # all wait for a later run, none held by this one
+    assert left == [(PENDING, None, None)] * 7  # all wait for a later run, none held by this one
     api.sms_replies.clear()  # the salon topped up its balance
     later = deliver(warehouse, channel_for(api), now=lambda: NOW + timedelta(minutes=20))
-    assert later.sent == 4 and len(api.sms) == 7
+    assert later.sent == 7 and len(api.sms) == 10
 
 
 class KillingYClients(FakeYClients):

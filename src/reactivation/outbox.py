@@ -214,15 +214,18 @@ def claim(
     lease: timedelta,
     limit: int,
     company_ids: list[int] | None = None,
+    exclude: list[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Claim up to `limit` pending rows whose time has come and that no live run holds.
-
-    A row that was in flight is claimed again only on an idempotent channel (the receiver deduplicates).
+    """Claim up to `limit` pending rows whose time has come and that no live run holds (`exclude`: not these
+    companies). A row that was in flight is claimed again only on an idempotent channel (the receiver deduplicates).
     """
     filters = ["status = %s", "channel = %s", "scheduled_at <= %s", "(claimed_at is null or claimed_at < %s)"]
     if not channel.idempotent:
         filters.append("send_started_at is null")
     company_sql, company_params = _company_filter(company_ids)
+    if exclude:
+        company_sql += f" and company_id not in ({', '.join(['%s'] * len(exclude))})"
+        company_params += [int(c) for c in exclude]
     params: list[Any] = [PENDING, channel.name, now, now - lease, *company_params]
     lock = " for update skip locked" if wh.engine == "postgres" else ""
     with wh.transaction():
@@ -449,14 +452,11 @@ def deliver(
         return report
     report.unknown_outcome = expire_unknown_outcomes(wh, channel, now(), lease)
     report.rerouted = reroute(wh, channel, now(), company_ids)
-    while rows := claim(wh, channel, run_id, now(), lease, limit, company_ids):
+    # yclients_sms: a company whose SMS balance ran out (or SMS service is off) sends nothing more this run: its
+    # rows are no longer claimed, those already claimed are skipped and released untouched (still pending) at the end
+    blocked: dict[int, str] = getattr(channel, "blocked_companies", {})
+    while rows := claim(wh, channel, run_id, now(), lease, limit, company_ids, exclude=list(blocked)):
         report.claimed += len(rows)
-        # yclients_sms: a company whose SMS balance ran out (or SMS service is off) sends nothing more this run; its
-        # rows keep this run's claim until the end, then are released untouched (still pending). A batch of only
-        # such rows (claimed again once their lease ran out) ends the run.
-        blocked = getattr(channel, "blocked_companies", {})
-        if all(int(r["company_id"]) in blocked for r in rows):
-            break
         for row in rows:
             if int(row["company_id"]) in blocked:
                 continue

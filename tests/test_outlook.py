@@ -153,7 +153,9 @@ def test_outlook_columns_follow_the_erlang_and_activity_formulas_on_generated_da
     np.testing.assert_allclose(rows["p_active"].astype(float), active, rtol=1e-9, atol=1e-300)
     later = stats.gamma.sf(t + HORIZON, k, scale=scale)
     ok = s > 1e-200
-    np.testing.assert_allclose(rows["p_winback_needed"][ok].astype(float), (active * later / s)[ok], rtol=1e-8)
+    np.testing.assert_allclose(
+        rows["p_winback_needed"][ok].astype(float), (active * later / s)[ok], rtol=1e-8, atol=1e-150
+    )
     expected_next = pd.to_datetime(rows["last_visit_date"]) + pd.to_timedelta(rows["interval_days"], unit="D")
     assert (pd.to_datetime(rows["expected_next_visit_date"]) == expected_next).all()
 

@@ -183,8 +183,10 @@ def test_unreviewed_rows_expire_without_cooldown_while_rejected_and_waiting_rows
     # the next day, still waiting: the models keep every proposed client out (cooldown), nobody is proposed twice
     run_models(settings, as_of=AS_OF + timedelta(days=1))
     with Warehouse.connect(settings) as wh:
-        cooled = {r[0] for r in wh.fetchall(
-            "select client_id from due_client_exclusions where company_id = %s and reason = 'cooldown'", [REVIEWED])}  # fmt: skip
+        cooled = wh.fetchall(
+            "select client_id from due_client_exclusions where company_id = %s and reason = 'cooldown'", [REVIEWED]
+        )
+        cooled = {r[0] for r in cooled}
     assert {r["client_id"] for r in treated} <= cooled
     plan_and_queue(settings, NOW + timedelta(days=1))
     assert len([r for r in rows(settings, REVIEWED) if not r["is_holdout"]]) == len(treated)
@@ -228,10 +230,15 @@ def test_outcome_marts_keep_rejected_rows_in_the_intention_to_treat_rate(setting
             "select sum(messages), sum(sent_messages), sum(rejected_messages) from campaign_performance"
             " where company_id = %s", [REVIEWED]
         ).iloc[0].tolist()  # fmt: skip
-        funnel = wh.query_df(
-            "select sum(rejected), sum(awaiting_review), sum(queued) from reactivation_funnel where company_id = %s",
-            [REVIEWED],
-        ).iloc[0].tolist()
+        funnel = (
+            wh.query_df(
+                "select sum(rejected), sum(awaiting_review), sum(queued) from reactivation_funnel"
+                " where company_id = %s",
+                [REVIEWED],
+            )
+            .iloc[0]
+            .tolist()
+        )
     assert outcomes.loc[treated[:3], "is_exposed"].all()  # rejected rows exposed from their queue time (ITT)
     assert not outcomes.loc[treated[5:], "is_exposed"].any()  # still awaiting: not exposed yet
     assert [int(v) for v in performance] == [5, 2, 3]
@@ -262,7 +269,8 @@ def test_a_weekly_company_gets_no_batch_on_other_days(settings, review_env, monk
         {str(REVIEWED): {"review": "required", "review_cadence": f"weekly:{other_day}"}}))  # fmt: skip
     report = plan_and_queue(settings)
     assert not [r for r in report.rows if r.company_id == REVIEWED] and rows(settings, 102)
+    today = AS_OF.strftime("%a").lower()
     monkeypatch.setenv("REACTIVATION_COMPANY_SETTINGS", json.dumps(
-        {str(REVIEWED): {"review": "required", "review_cadence": f"weekly:{AS_OF.strftime('%a').lower()}"}}))  # fmt: skip
+        {str(REVIEWED): {"review": "required", "review_cadence": f"weekly:{today}"}}))  # fmt: skip
     plan_and_queue(settings)
     assert {r["status"] for r in rows(settings, REVIEWED) if not r["is_holdout"]} == {"awaiting_review"}

@@ -250,19 +250,19 @@ def approve(
         raise ReviewError("approve needs a company (to approve its whole batch) or message keys")
     expire_unreviewed(wh, now, expiry_days, None if company_id is None else [company_id])
     wanted = None if keys is None else list(dict.fromkeys(keys))
-    filters, params = ["status = %s", "not is_holdout"], [AWAITING_REVIEW]
+    filters, params = ["m.status = %s", "not m.is_holdout"], [AWAITING_REVIEW]
     if company_id is not None:
-        filters.append("company_id = %s")
+        filters.append("m.company_id = %s")
         params.append(int(company_id))
     if wanted is not None:
         if not wanted:
             return ApproveResult()
-        filters.append(f"message_key in ({', '.join(['%s'] * len(wanted))})")
+        filters.append(f"m.message_key in ({', '.join(['%s'] * len(wanted))})")
         params.extend(wanted)
     frame = wh.query_df(
         "select m.message_key, coalesce(m.timezone, c.timezone) as timezone, coalesce(m.country, c.country, '')"
         " as country from reactivation_messages m left join raw_yclients_companies c on c.company_id = m.company_id"
-        f" where {' and '.join('m.' + f for f in filters)}",
+        f" where {' and '.join(filters)}",
         params,
     )
     result = ApproveResult(refused=_refusals(wh, wanted, set(frame["message_key"]), company_id))

@@ -368,7 +368,9 @@ def demo(
         morning = datetime.combine(run_day, datetime.min.time(), UTC) + timedelta(hours=7)
         console.rule(f"daily run as of {run_day}")
         summary = _run_daily(run_day, dry_run=False, company=None, now=morning)
-        deliver(now=morning + timedelta(days=1))
+        # the delivery deployment runs every 15 minutes; two of its runs next day reach every zone's window
+        for hours in (24, 30):
+            deliver(now=morning + timedelta(hours=hours))
         _print_run(summary)
         with _connect(settings) as wh:
             exposed = wh.query_df(

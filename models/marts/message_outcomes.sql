@@ -76,6 +76,7 @@ final as (
         messages.variant,
         messages.channel,
         messages.composer,
+        messages.predicted_segment,
         messages.as_of_date,
         messages.cancel_reason,
         messages.exposed_at,

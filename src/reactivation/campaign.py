@@ -172,6 +172,7 @@ def plan(wh: Warehouse, companies: list[int], settings: RunSettings, now: dateti
             timezone=candidate["timezone"],
             country=candidate["country"],
             sms_segments=None if holdout else segments(message.text),
+            predicted_segment=candidate.get("predicted_segment"),
         ))  # fmt: skip
     return report
 

@@ -52,6 +52,7 @@ CANDIDATE_COLUMNS = [
     "client_name", "phone", "service_id", "service_title", "interval_level", "days_since", "overdue_ratio", "tone",
     "company_name", "locale", "timezone", "country", "booking_url", "as_of_date",
     "last_visit_date",  # shown to a reviewer (review mode)
+    "predicted_segment",  # the return outlook's segment: kept with the row so results split by it
 ]  # fmt: skip
 
 
@@ -86,6 +87,7 @@ class OutboxRow:
     country: str | None = None
     first_scheduled_at: datetime | None = None  # set to scheduled_at when queued; expiry counts from it
     sms_segments: int | None = None  # SMS segments the text takes (messages/sms.py), set when queued
+    predicted_segment: str | None = None  # the return outlook's segment when queued: campaign results split by it
 
 
 @dataclass

@@ -162,6 +162,7 @@ RUNNER_TABLES: dict[str, str] = {
         claimed_at timestamptz,
         send_started_at timestamptz,
         sms_segments integer,
+        predicted_segment text,
         anonymised_at timestamptz,
         reviewed_at timestamptz,
         review_note text,

@@ -16,6 +16,7 @@ select
     variant,
     channel,
     composer,
+    predicted_segment,
     ---------- booleans
     is_holdout,
     ---------- timestamps

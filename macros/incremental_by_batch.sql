@@ -37,6 +37,21 @@
     {{ delete_keys_changed_since_watermark(ref('stg_yclients__records'), ['company_id', 'record_id']) }}
 {%- endmacro %}
 
+{#- The shared config of the record-keyed models (appointments_cache, int_bookings, int_record_rejects): delete+insert
+    by (`company_id`, `record_id`, then `key_columns`) after the pre-hook drops every row of a changed record; the
+    dependency on the staging records is declared here because the hook is where they are read. -#}
+{% macro per_record_incremental_config(key_columns=[], indexes=[]) -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['company_id', 'record_id'] + key_columns,
+        on_schema_change='fail',
+        pre_hook="{{ delete_rows_of_changed_records() }}",
+        indexes=postgres_indexes([{'columns': ['company_id', 'record_id']}, {'columns': ['batch_id']}] + indexes),
+    ) }}
+-- depends_on: {{ ref('stg_yclients__records') }}
+{%- endmacro %}
+
 {#- The (company, client, service) keys whose visit history changed since this model was built, read from the
     `int_visit_key_changes` log. Per-key models recompute exactly these keys. -#}
 {% macro changed_visit_keys() -%}

@@ -31,8 +31,6 @@ TABLES = {
     "int_client_contacts": ["company_id", "client_id"],
     "int_service_categories": ["company_id", "service_id"],
 }
-# Columns that name the dbt invocation that wrote a row: they differ between two runs by design.
-INVOCATION_COLUMNS = {"int_service_categories": ["category_invocation_id"]}
 
 
 def later(timestamp: str, hours: int = 1) -> str:
@@ -141,7 +139,7 @@ def client_and_menu_changes(
 def snapshot(wh: Warehouse) -> dict[str, pd.DataFrame]:
     frames = {}
     for table, keys in TABLES.items():
-        frame = wh.query_df(f"select * from {table}").drop(columns=INVOCATION_COLUMNS.get(table, []))
+        frame = wh.query_df(f"select * from {table}")
         frames[table] = frame.sort_values(keys, na_position="first").reset_index(drop=True)
     return frames
 

@@ -2,21 +2,10 @@
     Incremental: only records written by ingest batches newer than the cache are read; their old rows are
     deleted first (a record may have lost a service or become unusable), then their current rows inserted. -#}
 -- depends_on: {{ ref('int_visit_key_changes') }} (that log reads this table's rows before they change)
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['company_id', 'record_id', 'service_id'],
-        on_schema_change='fail',
-        pre_hook="{{ delete_rows_of_changed_records() }}",
-        post_hook="{{ refresh_cache_categories() }}",
-        indexes=postgres_indexes([
-            {'columns': ['company_id', 'record_id']},
-            {'columns': ['company_id', 'client_id', 'service_id']},
-            {'columns': ['batch_id']},
-        ]),
-    )
-}}
+{{ per_record_incremental_config(
+    key_columns=['service_id'],
+    indexes=[{'columns': ['company_id', 'client_id', 'service_id']}],
+) }}
 
 with records as (
     select * from {{ ref('stg_yclients__records') }}
@@ -31,10 +20,6 @@ record_services as (
 
 companies as (
     select * from {{ ref('stg_yclients__companies') }}
-),
-
-service_categories as (
-    select * from {{ ref('int_service_categories') }}
 ),
 
 usable_lines as (
@@ -100,7 +85,6 @@ final as (
         per_service.client_id,
         per_service.service_id,
         per_service.service_title,
-        service_categories.category,
         per_service.visit_at,
         per_service.visit_date,
         per_service.attendance,
@@ -110,9 +94,6 @@ final as (
         per_service.last_change_at,
         per_service.batch_id
     from per_service
-    left join service_categories
-        on service_categories.company_id = per_service.company_id
-        and service_categories.service_id = per_service.service_id
 )
 
 select * from final

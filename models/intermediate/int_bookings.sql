@@ -3,22 +3,7 @@
     Incremental: every cache row of a record carries the batch that last wrote the record, so only records
     of batches newer than this model are re-aggregated; their old rows are deleted first (a record may have
     lost its client or every usable service since). -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['company_id', 'record_id'],
-        on_schema_change='fail',
-        pre_hook="{{ delete_rows_of_changed_records() }}",
-        indexes=postgres_indexes([
-            {'columns': ['company_id', 'record_id']},
-            {'columns': ['company_id', 'client_id']},
-            {'columns': ['batch_id']},
-        ]),
-    )
-}}
-
--- the pre-hook reads which records changed from staging: depends_on: {{ ref('stg_yclients__records') }}
+{{ per_record_incremental_config(indexes=[{'columns': ['company_id', 'client_id']}]) }}
 
 with appointments as (
     select * from {{ ref('appointments_cache') }}

@@ -10,11 +10,11 @@
 }}
 
 with health as (
-    select * from {{ ref('company_health') }}
+    select * from {{ ref('int_company_health') }}
 ),
 
 exclusions as (
-    select * from {{ ref('due_client_exclusions') }}
+    select * from {{ ref('int_due_exclusions') }}
 ),
 
 reasons as (

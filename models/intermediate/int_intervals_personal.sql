@@ -46,37 +46,11 @@ straddling as (
 ),
 
 straddling_visits as (
-    select
-        straddling.company_id,
-        straddling.client_id,
-        straddling.service_id,
-        count(*) as visit_count,
-        min(visits.visit_date) as first_visit_date,
-        max(visits.visit_date) as last_visit_date
-    from straddling
-    inner join visits
-        on visits.company_id = straddling.company_id
-        and visits.client_id = straddling.client_id
-        and visits.service_id = straddling.service_id
-    where visits.visit_date < straddling.as_of_date
-    group by straddling.company_id, straddling.client_id, straddling.service_id
+    {{ visit_summary(visits='visits', keys='straddling', before='as_of_date') }}
 ),
 
 straddling_intervals as (
-    select
-        straddling.company_id,
-        straddling.client_id,
-        straddling.service_id,
-        count(*) as valid_interval_count,
-        {{ median('intervals.interval_days') }} as median_interval_days
-    from straddling
-    inner join intervals
-        on intervals.company_id = straddling.company_id
-        and intervals.client_id = straddling.client_id
-        and intervals.service_id = straddling.service_id
-    where intervals.is_valid
-        and intervals.visit_date < straddling.as_of_date
-    group by straddling.company_id, straddling.client_id, straddling.service_id
+    {{ valid_interval_summary(intervals='intervals', keys='straddling', before='as_of_date') }}
 ),
 
 cut_at_as_of as (

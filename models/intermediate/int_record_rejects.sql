@@ -2,19 +2,7 @@
     Incremental: a record's reasons depend only on the record and its lines, and both are rewritten together
     by the batch that last wrote the record, so only records of batches newer than this model are checked
     (and only their lines read); their old reasons are deleted first, since a fixed record has none left. -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['company_id', 'record_id', 'reason'],
-        on_schema_change='fail',
-        pre_hook="{{ delete_rows_of_changed_records() }}",
-        indexes=postgres_indexes([
-            {'columns': ['company_id', 'record_id']},
-            {'columns': ['batch_id']},
-        ]),
-    )
-}}
+{{ per_record_incremental_config(key_columns=['reason']) }}
 
 with records as (
     select * from {{ ref('stg_yclients__records') }}

@@ -5,9 +5,8 @@
     finding the latest booked title, and that reads only the lines of records changed since the model was built
     (`batch_id`): a stored latest line whose record did not change stays the latest unless a changed line beats
     it. A service whose stored latest line changed (moved back in time, lost its client or the service) is
-    recounted from all its lines. `category_invocation_id` names the run that gave a row its category, so the
-    cache re-applies only categories changed in this run. Rows not rewritten (a service no longer booked nor on
-    the menu) are deleted by the post-hook. -#}
+    recounted from all its lines. Rows not rewritten (a service no longer booked nor on the menu) are deleted by
+    the post-hook. -#}
 {{
     config(
         materialized='incremental',
@@ -159,51 +158,41 @@ catalogue as (
     where recency_rank = 1
 ),
 
-title_matches as (
-    select
-        catalogue.company_id,
-        catalogue.service_id,
-        rules.category,
-        row_number() over (
-            partition by catalogue.company_id, catalogue.service_id
-            order by rules.priority, length(rules.keyword) desc, rules.category
-        ) as match_rank
+-- both titles matched in one pass: the service title's best keyword wins, the category title's only when the
+-- service title matches nothing (lowest priority, then the longest keyword, then the category name)
+titles as (
+    select company_id, service_id, 'service_title' as matched_on, 1 as title_rank, service_title as title
     from catalogue
-    inner join rules
-        on {{ dbt.position('rules.keyword', 'lower(catalogue.service_title)') }} > 0
+    union all
+    select company_id, service_id, 'category_title' as matched_on, 2 as title_rank, category_title as title
+    from catalogue
 ),
 
-category_title_matches as (
+title_matches as (
     select
-        catalogue.company_id,
-        catalogue.service_id,
+        titles.company_id,
+        titles.service_id,
+        titles.matched_on,
         rules.category,
         row_number() over (
-            partition by catalogue.company_id, catalogue.service_id
-            order by rules.priority, length(rules.keyword) desc, rules.category
+            partition by titles.company_id, titles.service_id
+            order by titles.title_rank, rules.priority, length(rules.keyword) desc, rules.category
         ) as match_rank
-    from catalogue
+    from titles
     inner join rules
-        on {{ dbt.position('rules.keyword', 'lower(catalogue.category_title)') }} > 0
+        on {{ dbt.position('rules.keyword', 'lower(titles.title)') }} > 0
 ),
 
 categorised as (
     select
         catalogue.*,
-        coalesce(title_matches.category, category_title_matches.category) as category,
-        case
-            when title_matches.category is not null then 'service_title'
-            when category_title_matches.category is not null then 'category_title'
-        end as category_matched_on
+        title_matches.category,
+        title_matches.matched_on as category_matched_on
     from catalogue
     left join title_matches
         on title_matches.company_id = catalogue.company_id
         and title_matches.service_id = catalogue.service_id
         and title_matches.match_rank = 1
-    left join category_title_matches
-        on category_title_matches.company_id = catalogue.company_id
-        and category_title_matches.service_id = catalogue.service_id
-        and category_title_matches.match_rank = 1
 ),
 
 final as (
@@ -222,23 +211,8 @@ final as (
         (
             select coalesce(max(batch_id), {{ batch_watermark() if is_incremental() else 0 }})
             from changed_records
-        ) as batch_id,
-        {% if is_incremental() %}
-        case
-            when previous_categories.category is not distinct from categorised.category
-                and previous_categories.service_id is not null
-                then previous_categories.category_invocation_id
-            else cast('{{ invocation_id }}' as varchar)
-        end as category_invocation_id
-        {% else %}
-        cast('{{ invocation_id }}' as varchar) as category_invocation_id
-        {% endif %}
+        ) as batch_id
     from categorised
-    {% if is_incremental() %}
-    left join previous_categories
-        on previous_categories.company_id = categorised.company_id
-        and previous_categories.service_id = categorised.service_id
-    {% endif %}
 )
 
 select * from final

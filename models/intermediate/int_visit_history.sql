@@ -17,41 +17,14 @@ changed_keys as (
 ),
 {% endif %}
 
+{%- set changed = 'changed_keys' if is_incremental() else none %}
+
 visit_summary as (
-    select
-        visits.company_id,
-        visits.client_id,
-        visits.service_id,
-        count(*) as visit_count,
-        min(visits.visit_date) as first_visit_date,
-        max(visits.visit_date) as last_visit_date,
-        max(visits.batch_id) as batch_id
-    from visits
-    {% if is_incremental() %}
-    inner join changed_keys
-        on changed_keys.company_id = visits.company_id
-        and changed_keys.client_id = visits.client_id
-        and changed_keys.service_id = visits.service_id
-    {% endif %}
-    group by visits.company_id, visits.client_id, visits.service_id
+    {{ visit_summary(visits='visits', keys=changed) }}
 ),
 
 interval_summary as (
-    select
-        intervals.company_id,
-        intervals.client_id,
-        intervals.service_id,
-        count(*) as valid_interval_count,
-        {{ median('intervals.interval_days') }} as median_interval_days
-    from intervals
-    {% if is_incremental() %}
-    inner join changed_keys
-        on changed_keys.company_id = intervals.company_id
-        and changed_keys.client_id = intervals.client_id
-        and changed_keys.service_id = intervals.service_id
-    {% endif %}
-    where intervals.is_valid
-    group by intervals.company_id, intervals.client_id, intervals.service_id
+    {{ valid_interval_summary(intervals='intervals', keys=changed) }}
 ),
 
 final as (

@@ -1,103 +1,23 @@
 {#- One row per company: volumes and freshness the quality gate checks before any message leaves, and whether the
-    company is held (its time zone is unusable), which the runner reports before anything else. -#}
-with companies as (
-    select * from {{ ref('int_companies_as_of') }}
-),
-
-intervals as (
-    select * from {{ ref('reactivation_intervals') }}
-),
-
-due as (
-    select * from {{ ref('due_clients') }}
-),
-
-exclusions as (
-    select * from {{ ref('due_client_exclusions') }}
-),
-
-raw_records as (
-    select * from {{ source('yclients', 'raw_yclients_records') }}
-),
-
-sync_cursors as (
-    select * from {{ source('yclients', 'raw_sync_cursors') }}
-),
-
-active as (
-    select
-        intervals.company_id,
-        count(distinct intervals.client_id) as active_clients
-    from intervals
-    inner join companies
-        on companies.company_id = intervals.company_id
-    where {{ days_between('intervals.last_visit_date', 'companies.as_of_date') }} <= {{ var('lost_after_days') }}
-    group by intervals.company_id
-),
-
-due_counts as (
-    select company_id, count(*) as due_clients
-    from due
-    group by company_id
-),
-
-excluded_counts as (
-    select company_id, count(distinct client_id) as excluded_clients
-    from exclusions
-    group by company_id
-),
-
--- one pass over the raw records for volume and both freshness marks (the staging view only renames them);
--- an exact count needs every record, since a batch cannot tell a new record from a rewritten one
-record_counts as (
-    select
-        company_id,
-        count(*) as records,
-        max(last_change_at) as last_record_change_at,
-        max(_loaded_at) as loaded_at
-    from raw_records
-    group by company_id
-),
-
--- a quiet day loads no record, but a complete API sync still proves the data is current
-completed_syncs as (
-    select company_id, max(updated_at) as synced_at
-    from sync_cursors
-    where entity = 'records'
-    group by company_id
-),
-
-loads as (
-    select
-        record_counts.company_id,
-        case
-            when completed_syncs.synced_at > record_counts.loaded_at then completed_syncs.synced_at
-            else record_counts.loaded_at
-        end as last_loaded_at
-    from record_counts
-    left join completed_syncs
-        on completed_syncs.company_id = record_counts.company_id
+    company is held (its time zone is unusable). Counted in `int_company_health`, which the daily snapshots read too. -#}
+with health as (
+    select * from {{ ref('int_company_health') }}
 ),
 
 final as (
     select
-        companies.company_id,
-        companies.company_name,
-        companies.is_held,
-        companies.timezone_error,
-        companies.as_of_date,
-        coalesce(active.active_clients, 0) as active_clients,
-        coalesce(due_counts.due_clients, 0) as due_clients,
-        coalesce(excluded_counts.excluded_clients, 0) as excluded_clients,
-        coalesce(record_counts.records, 0) as records,
-        record_counts.last_record_change_at,
-        loads.last_loaded_at
-    from companies
-    left join active on active.company_id = companies.company_id
-    left join due_counts on due_counts.company_id = companies.company_id
-    left join excluded_counts on excluded_counts.company_id = companies.company_id
-    left join record_counts on record_counts.company_id = companies.company_id
-    left join loads on loads.company_id = companies.company_id
+        company_id,
+        company_name,
+        is_held,
+        timezone_error,
+        as_of_date,
+        active_clients,
+        due_clients,
+        excluded_clients,
+        records,
+        last_record_change_at,
+        last_loaded_at
+    from health
 )
 
 select * from final

@@ -1,130 +1,21 @@
-{#- One row per due client and reason they are left out. One CTE per reason, named as the reason; `reasons` unions
-    exactly the var `exclusion_reasons` (the list the funnel, the data tests and the report read), so a reason
-    listed without its CTE fails to compile and a CTE not listed is never applied. -#}
+{#- One row per due client and reason they are left out, as `int_due_exclusions` decides them (the snapshots and
+    company health count the same rows there). -#}
 {{ config(indexes=postgres_indexes([{'columns': ['company_id', 'client_id']}])) }}
 
-with candidates as (
-    select * from {{ ref('int_due_candidates') }}
-),
-
-contacts as (
-    select * from {{ ref('int_client_contacts') }}
-),
-
-bookings_ahead as (
-    select * from {{ ref('int_client_bookings_ahead') }}
-),
-
-opt_outs as (
-    select * from {{ ref('stg_runner__opt_outs') }}
-    where is_active
-),
-
-messages as (
-    select * from {{ ref('stg_runner__messages') }}
-),
-
--- attempts: what went out or is about to (a rejected or review-expired proposal is no attempt)
-attempt_messages as (
-    select * from messages
-    where status in ('pending', 'sent', 'suppressed')
-),
-
--- cooldown: attempts, plus proposals awaiting review (not twice) and rejections (a person chose not to write now)
-cooldown_messages as (
-    select * from messages
-    where status in ('pending', 'sent', 'suppressed', 'awaiting_review', 'rejected')
-),
-
-future_booking as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    inner join bookings_ahead
-        on bookings_ahead.company_id = candidates.company_id
-        and bookings_ahead.client_id = candidates.client_id
-),
-
-opted_out as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    left join contacts
-        on contacts.company_id = candidates.company_id
-        and contacts.client_id = candidates.client_id
-    where coalesce(contacts.has_sms_opt_out, false)
-        or exists (
-            select 1
-            from opt_outs
-            where opt_outs.company_id = candidates.company_id
-                and (
-                    opt_outs.client_id = candidates.client_id
-                    or (contacts.has_valid_phone and '+' || opt_outs.phone = contacts.phone)
-                )
-        )
-),
-
-client_deleted as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    inner join contacts
-        on contacts.company_id = candidates.company_id
-        and contacts.client_id = candidates.client_id
-    where contacts.is_deleted
-),
-
-invalid_phone as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    left join contacts
-        on contacts.company_id = candidates.company_id
-        and contacts.client_id = candidates.client_id
-    where not coalesce(contacts.has_valid_phone, false)
-),
-
-cooldown as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    where exists (
-        select 1
-        from cooldown_messages as messages
-        where messages.company_id = candidates.company_id
-            and messages.client_id = candidates.client_id
-            and messages.contacted_at >= candidates.as_of_at - interval '{{ var("cooldown_days") }} days'
-    )
-),
-
-max_attempts as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    inner join attempt_messages as messages
-        on messages.company_id = candidates.company_id
-        and messages.client_id = candidates.client_id
-        and messages.cycle_id = candidates.cycle_id
-    group by candidates.company_id, candidates.client_id
-    having count(*) >= {{ var('max_attempts_per_cycle') }}
-),
-
-reasons as (
-    {%- for reason in var('exclusion_reasons') %}
-    select company_id, client_id, '{{ reason }}' as reason from {{ reason }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+with exclusions as (
+    select * from {{ ref('int_due_exclusions') }}
 ),
 
 final as (
     select
-        reasons.company_id,
-        reasons.client_id,
-        candidates.service_id,
-        reasons.reason,
-        candidates.tone,
-        candidates.interval_level,
-        candidates.as_of_date
-    from reasons
-    inner join candidates
-        on candidates.company_id = reasons.company_id
-        and candidates.client_id = reasons.client_id
+        company_id,
+        client_id,
+        service_id,
+        reason,
+        tone,
+        interval_level,
+        as_of_date
+    from exclusions
 )
 
 select * from final

@@ -5,7 +5,7 @@ with candidates as (
 ),
 
 exclusions as (
-    select * from {{ ref('due_client_exclusions') }}
+    select * from {{ ref('int_due_exclusions') }}
 ),
 
 contacts as (

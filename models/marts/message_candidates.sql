@@ -5,18 +5,8 @@ with due as (
     select * from {{ ref('due_clients') }}
 ),
 
-messages as (
-    select * from {{ ref('stg_runner__messages') }}
-),
-
 attempts as (
-    select
-        company_id,
-        client_id,
-        cycle_id,
-        max(attempt) as last_attempt
-    from messages
-    group by company_id, client_id, cycle_id
+    select * from {{ ref('int_message_attempts') }}
 ),
 
 keyed as (

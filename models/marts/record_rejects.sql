@@ -1,13 +1,13 @@
 {#- One row per company, record and reason a record (or a line of it) cannot be used, plus the lines the
     ingest could not load at all. Nothing unusable disappears without a trace.
     The record-level reasons are kept incrementally in `int_record_rejects`; this mart only adds the
-    load-level rejects to them, so a rebuild copies the (few) rejects instead of re-checking every record. -#}
+    load-level rejects (`int_load_rejects`) to them, so a rebuild copies the (few) rejects instead of re-checking every record. -#}
 with record_rejects as (
     select * from {{ ref('int_record_rejects') }}
 ),
 
-ingest_rejects as (
-    select * from {{ ref('stg_yclients__ingest_rejects') }}
+load_rejects as (
+    select * from {{ ref('int_load_rejects') }}
 ),
 
 record_level as (
@@ -25,15 +25,15 @@ record_level as (
 
 load_level as (
     select
-        cast(null as bigint) as company_id,
-        cast(null as bigint) as record_id,
-        'not_loaded' as reason,
-        reason || ': ' || coalesce(content, '') as detail,
-        cast(null as boolean) as is_deleted,
-        cast(null as timestamp with time zone) as last_change_at,
+        company_id,
+        record_id,
+        reason,
+        detail,
+        is_deleted,
+        last_change_at,
         file,
         line
-    from ingest_rejects
+    from load_rejects
 ),
 
 final as (

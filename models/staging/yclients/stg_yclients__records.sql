@@ -21,5 +21,6 @@ select
     create_date as created_at,
     last_change_at,
     ---------- lineage
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    _loaded_at as loaded_at
 from {{ source('yclients', 'raw_yclients_records') }} as source

@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests flows
+	$(BIN)/ruff check src tests bench
 
 docs: $(STAMP)
 	$(BIN)/reactivation docs

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from reactivation import demo, optout
-from reactivation.cli import load_flow
+from reactivation.flows.daily import reactivation_daily
+from reactivation.flows.deliver import reactivation_deliver
 from reactivation.ingest import ingest, sources_from_objects
 from reactivation.report import build_report
 from reactivation.schedule import SendWindow, is_sendable
@@ -54,8 +55,7 @@ def test_opted_out_clients_get_nothing_and_reruns_respect_cooldown_and_attempts(
 ) -> None:
     # the data stands still while the as-of date moves a month on, so most clients fall due: let the gate allow it
     monkeypatch.setenv("REACTIVATION_MAX_DUE_SHARE", "1.0")
-    daily = load_flow("daily", "reactivation_daily")
-    deliver = load_flow("deliver", "reactivation_deliver")
+    daily, deliver = reactivation_daily, reactivation_deliver
     data = demo.generate(n_clients=240, years=2, seed=21, as_of=AS_OF)
     seeds = (str(SEEDS / "industry_standards.csv"), str(SEEDS / "service_category_rules.csv"))
     expected = compute(data.companies, data.services, data.clients, data.records, *seeds, AS_OF)
@@ -120,7 +120,7 @@ def test_opted_out_clients_get_nothing_and_reruns_respect_cooldown_and_attempts(
 
 def test_dry_run_writes_nothing(settings, flow_env) -> None:
     load(settings, demo.generate(n_clients=150, years=2, seed=4, as_of=AS_OF))
-    summary = load_flow("daily", "reactivation_daily")(as_of=AS_OF.isoformat(), dry_run=True, now=NOON)
+    summary = reactivation_daily(as_of=AS_OF.isoformat(), dry_run=True, now=NOON)
     assert summary["queued"] > 0 and summary["samples"]
     assert outbox(settings) == [] and not flow_env.exists()
     with Warehouse.connect(settings) as wh:
@@ -132,7 +132,7 @@ def test_failed_quality_gate_holds_that_company_and_fails_the_run_visibly(settin
     with Warehouse.connect(settings) as wh:  # company 102's records stopped arriving four days ago
         wh.execute("update raw_yclients_records set _loaded_at = %s where company_id = 102",
                    [datetime.now(UTC) - timedelta(days=4)])  # fmt: skip
-    state = load_flow("daily", "reactivation_daily")(as_of=AS_OF.isoformat(), now=NOON, return_state=True)
+    state = reactivation_daily(as_of=AS_OF.isoformat(), now=NOON, return_state=True)
     assert state.is_failed()
     assert "quality gate failed for companies [102]" in str(state.result(raise_on_failure=False))
     companies = {r["company_id"] for r in outbox(settings)}
@@ -148,7 +148,7 @@ def test_max_messages_per_run_caps_each_company_and_rule_vars_come_from_the_envi
 ) -> None:
     load(settings, demo.generate(n_clients=150, years=2, seed=4, as_of=AS_OF))
     monkeypatch.setenv("REACTIVATION_DBT_VARS", '{"max_messages_per_run": 4, "holdout_percent": 0}')
-    summary = load_flow("daily", "reactivation_daily")(as_of=AS_OF.isoformat(), now=NOON)
+    summary = reactivation_daily(as_of=AS_OF.isoformat(), now=NOON)
     rows = outbox(settings)
     per_company = {c: sum(r["company_id"] == c for r in rows) for c in {r["company_id"] for r in rows}}
     assert per_company == {101: 4, 102: 4, 103: 4} and summary["holdout"] == 0

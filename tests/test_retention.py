@@ -379,7 +379,7 @@ def test_lost_after_days_comes_from_the_dbt_var(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_daily_tasks_that_return_personal_data_do_not_persist_their_results() -> None:
-    from reactivation.cli import load_flow
+    from reactivation.flows import daily
 
     for name in ("run_quality_gate", "plan_messages", "reactivation_daily"):
-        assert load_flow("daily", name).persist_result is False, name
+        assert getattr(daily, name).persist_result is False, name

@@ -677,7 +677,8 @@ def test_a_user_syncs_from_the_command_line_then_the_daily_flow_syncs_and_sends(
 ) -> None:
     from typer.testing import CliRunner
 
-    from reactivation.cli import app, load_flow
+    from reactivation.cli import app
+    from reactivation.flows.daily import reactivation_daily
 
     from .test_cli import env_for
 
@@ -695,7 +696,7 @@ def test_a_user_syncs_from_the_command_line_then_the_daily_flow_syncs_and_sends(
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    summary = load_flow("daily", "reactivation_daily")(as_of=AS_OF, now=datetime(2026, 11, 25, 9, tzinfo=UTC))
+    summary = reactivation_daily(as_of=AS_OF, now=datetime(2026, 11, 25, 9, tzinfo=UTC))
     assert summary["sync_failed"] == [] and summary["companies"] == [101, 103]  # the flow synced 103 first
     changed_after = [r for r in api.requests("/records/101") if "changed_after" in r.params]
     assert changed_after  # 101 had a cursor: the flow read only its changes

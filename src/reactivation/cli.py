@@ -59,16 +59,17 @@ def _print_ingest(report: IngestReport) -> None:
         err.print(f"[red]error:[/red] {dbt.describe_held(report.held)}", highlight=False)
 
 
-def _refresh(settings: Settings, as_of: date | None, full_refresh: bool) -> dict[int, str]:
+def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, all_checks: bool = False) -> dict[int, str]:
     """Build every model; returns the companies the models hold (printed here), which got no due clients."""
     _connect(settings).close()  # a clear error before dbt's own, when the warehouse is unreachable
     try:
-        outcome = dbt.build(settings, as_of=as_of, full_refresh=full_refresh)
+        outcome = dbt.build(settings, as_of=as_of, full_refresh=full_refresh, all_checks=all_checks)
     except dbt.DbtFailure as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.counts().items()))
-    console.print(f"dbt build on {settings.describe()}: {counts}")
+    checked = ", ".join(f"{n} {kind}" for kind, n in sorted(outcome.resource_counts().items()))
+    console.print(f"dbt build on {settings.describe()}: {counts} ({checked})")
     held = dbt.held_companies(settings)
     if held:
         err.print(f"[red]error:[/red] {dbt.describe_held(held)}", highlight=False)
@@ -134,9 +135,19 @@ def refresh(
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch.")
     ] = False,
+    all_checks: Annotated[
+        bool,
+        typer.Option(
+            "--all-checks",
+            help="Run every data test and the dbt unit tests too, not only the checks that guard sending.",
+        ),
+    ] = False,
 ) -> None:
-    """Build and test every model (dbt build); fails naming the model or test that broke, or the held company."""
-    if _refresh(Settings.from_env(), _as_of(as_of), full_refresh):
+    """Build every model with the data tests that guard sending (dbt selector `daily`); `--all-checks` runs all.
+
+    Fails naming the model or test that broke, or the held company.
+    """
+    if _refresh(Settings.from_env(), _as_of(as_of), full_refresh, all_checks):
         raise typer.Exit(1)  # after the other companies were built: they are usable, the held one is not
 
 
@@ -186,17 +197,6 @@ def docs() -> None:
     console.print(f"docs written to {settings.project_dir / 'target' / 'index.html'}")
 
 
-def load_flow(module: str, name: str):  # noqa: ANN202 - a Prefect Flow
-    """Flows live in the repository's flows/ folder (composition only); load one by file path."""
-    import importlib.util
-
-    path = Settings().project_dir / "flows" / f"{module}.py"
-    spec = importlib.util.spec_from_file_location(f"reactivation_flows_{module}", path)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return getattr(loaded, name)
-
-
 def _print_run(summary: dict) -> None:
     console.print(f"companies {summary['companies']}; quality gate failed for {summary['gate_failed'] or 'none'}")
     console.print(
@@ -212,8 +212,9 @@ def _print_run(summary: dict) -> None:
 
 
 def _run_daily(as_of: date | None, dry_run: bool, company: list[int] | None, now: datetime | None = None) -> dict:
-    daily = load_flow("daily", "reactivation_daily")
-    state = daily(company_ids=company, as_of=as_of, dry_run=dry_run, now=now, return_state=True)
+    from reactivation.flows.daily import reactivation_daily  # loaded when run: Prefect is slow to import
+
+    state = reactivation_daily(company_ids=company, as_of=as_of, dry_run=dry_run, now=now, return_state=True)
     summary = state.result(raise_on_failure=False)
     if state.is_failed():
         err.print(f"[red]the daily run failed: {summary}[/red]")
@@ -234,8 +235,9 @@ def run(
 @app.command()
 def deliver() -> None:
     """Send the outbox messages whose scheduled time has come (what the 15-minute deployment runs)."""
-    flow = load_flow("deliver", "reactivation_deliver")
-    console.print(f"delivery: {flow()}")
+    from reactivation.flows.deliver import reactivation_deliver
+
+    console.print(f"delivery: {reactivation_deliver()}")
 
 
 @app.command()
@@ -352,6 +354,7 @@ def demo(
     from datetime import UTC, timedelta
 
     from reactivation import demo as demo_data
+    from reactivation.flows.deliver import reactivation_deliver
     from reactivation.ingest import ingest, sources_from_objects
 
     settings = Settings.from_env()
@@ -363,14 +366,13 @@ def demo(
     with _connect(settings) as wh:
         report = ingest_dir(wh, out)
     _print_ingest(report)
-    deliver = load_flow("deliver", "reactivation_deliver")
     for week, run_day in enumerate((start, start + timedelta(days=14))):
         morning = datetime.combine(run_day, datetime.min.time(), UTC) + timedelta(hours=7)
         console.rule(f"daily run as of {run_day}")
         summary = _run_daily(run_day, dry_run=False, company=None, now=morning)
         # the delivery deployment runs every 15 minutes; two of its runs next day reach every zone's window
         for hours in (24, 30):
-            deliver(now=morning + timedelta(hours=hours))
+            reactivation_deliver(now=morning + timedelta(hours=hours))
         _print_run(summary)
         with _connect(settings) as wh:
             exposed = wh.query_df(

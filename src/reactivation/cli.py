@@ -375,12 +375,7 @@ def demo(
             reactivation_deliver(now=morning + timedelta(hours=hours))
         _print_run(summary)
         with _connect(settings) as wh:
-            exposed = wh.query_df(
-                "select message_key, company_id, client_id, is_holdout, service_id, phone,"
-                " coalesce(sent_at, created_at) as exposed_at from reactivation_messages"
-                " where status in ('sent', 'suppressed') and as_of_date = %s",
-                [run_day],
-            ).to_dict("records")
+            exposed = demo_data.exposed_messages(wh, run_day)
             answers = demo_data.simulate_bookings(exposed, data, until=morning + timedelta(days=14), seed=seed + week)
             ingest(wh, sources_from_objects(records=answers), "demo:answers")
         console.print(f"{len(answers)} clients booked back after the run of {run_day} (simulated)")

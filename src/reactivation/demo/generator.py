@@ -1,15 +1,12 @@
-"""Deterministic demo data shaped like the YClients REST API.
+"""Deterministic booking history shaped like the YClients REST API.
 
-`make demo`, the tests (SQL results checked against an independent pandas computation) and the
-benchmarks all need realistic beauty-salon booking history that reproduces from a seed and hits every
-edge case the pipeline must survive: churn at every overdue level, no-shows, deletions, re-sent record
-versions, walk-ins, multi-service records, near-midnight times, DST, malformed datetimes.
-Only the standard library and one `random.Random(seed)` are used, so equal arguments give equal bytes.
+Clients, their visit rhythms and every edge case the pipeline must survive (churn at every overdue level,
+no-shows, deletions, re-sent record versions, walk-ins, multi-service records, near-midnight times, DST,
+malformed datetimes). One `random.Random(seed)` draws everything, so equal arguments give equal bytes.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from dataclasses import dataclass
@@ -17,6 +14,26 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from reactivation.demo.catalogue import (
+    CATEGORIES,
+    COMPANY_SPECS,
+    DE_FEMALE,
+    DE_MALE,
+    DE_SURNAMES,
+    EN_FEMALE,
+    EN_MALE,
+    EN_SURNAMES,
+    FEMALE_SHARE,
+    MENUS,
+    RU_FEMALE,
+    RU_MALE,
+    RU_SURNAMES,
+    STAFF_COUNT,
+    YEARLY_INFLATION,
+    CompanySpec,
+    MenuItem,
+)
 
 _SLOT_FIRST_MINUTE = 9 * 60  # salons open at 09:00 local
 _SLOTS = 45  # start times 09:00..20:00 every 15 minutes, so every appointment ends by the 21:00 closing
@@ -27,275 +44,12 @@ _FIRST_VISIT_ID = 7000001
 _BAD_DATETIMES = ("not-a-date", "0000-00-00 00:00:00")
 
 
-@dataclass(frozen=True, slots=True)
-class _CompanySpec:
-    """Static description of one demo company (its menu comes from `_MENUS[kind]`)."""
-
-    name: str
-    timezone: str
-    locale: str
-    country: str
-    kind: str
-    phone_codes: tuple[str, ...]
-    price_factor: float
-
-
-@dataclass(frozen=True, slots=True)
-class _MenuItem:
-    """One line of a price list: weights say how often female/male clients pick it as a favourite."""
-
-    title: str
-    category: int
-    cost: int
-    norm_days: int
-    weight_female: int
-    weight_male: int
-    companion: str | None = None
-    rare: bool = False
-    one_off: bool = False  # booked once by a few clients, never as a rhythm (so it has no intervals)
-
-
-# Companies 101, 102, ... take these in order; every entry has its own time zone (London, Berlin and
-# New York have DST, New York a negative offset).
-_COMPANY_SPECS: tuple[_CompanySpec, ...] = (
-    _CompanySpec("Салон «Лаванда»", "Europe/Moscow", "ru", "RU", "salon_ru", ("916", "926", "903", "985"), 1.0),
-    _CompanySpec(
-        "Барбершоп «Борода и ножницы»",
-        "Asia/Yekaterinburg",
-        "ru",
-        "RU",
-        "barber_ru",
-        ("912", "922", "950"),
-        1.0,
-    ),
-    _CompanySpec("Lavender Hair & Beauty", "Europe/London", "en", "GB", "salon_en", ("7911", "7700", "7480"), 1.0),
-    _CompanySpec("Студия красоты «Орхидея»", "Asia/Novosibirsk", "ru", "RU", "salon_ru", ("913", "923", "952"), 0.9),
-    _CompanySpec("Lavendel Beauty Studio", "Europe/Berlin", "en", "DE", "salon_en", ("151", "160", "176"), 1.1),
-    _CompanySpec("Салон «Жемчужина»", "Asia/Vladivostok", "ru", "RU", "salon_ru", ("914", "924"), 1.1),
-    _CompanySpec("Барбершоп «Топор»", "Europe/Samara", "ru", "RU", "barber_ru", ("917", "927"), 0.9),
-    _CompanySpec("Bloom Beauty Bar", "America/New_York", "en", "US", "salon_en", ("212", "646", "917"), 1.3),
-)
-
-_CATEGORIES: dict[str, tuple[str, ...]] = {
-    "salon_ru": (
-        "Парикмахерские услуги",
-        "Ногтевой сервис",
-        "Брови и ресницы",
-        "Массаж",
-        "Косметология",
-        "Депиляция",
-        "Консультации",
-    ),
-    "barber_ru": ("Стрижки", "Борода и бритьё", "Консультации"),
-    "salon_en": ("Hair", "Nails", "Brows & lashes", "Massage", "Skin care", "Waxing", "Consultations"),
-}
-
-# The consultation matches no category keyword and is booked once, never as a rhythm, so its pairs always
-# land on the fallback level; the `rare` item is given to only two clients per company, so the per-service
-# level is never reached for it.
-_MENUS: dict[str, tuple[_MenuItem, ...]] = {
-    "salon_ru": (
-        _MenuItem("Женская стрижка", 0, 2500, 40, 30, 0, "Укладка"),
-        _MenuItem("Мужская стрижка", 0, 1500, 28, 0, 60, "Оформление бороды"),
-        _MenuItem("Детская стрижка", 0, 1000, 35, 5, 4),
-        _MenuItem("Окрашивание волос", 0, 6000, 50, 18, 0, "Женская стрижка"),
-        _MenuItem("Тонирование", 0, 3500, 45, 6, 0, "Укладка"),
-        _MenuItem("Укладка", 0, 1500, 30, 5, 0),
-        _MenuItem("Оформление бороды", 0, 900, 21, 0, 12, "Мужская стрижка"),
-        _MenuItem("Маникюр с покрытием гель-лак", 1, 2200, 21, 30, 0, "Педикюр"),
-        _MenuItem("Маникюр классический", 1, 1200, 18, 8, 4, "Педикюр"),
-        _MenuItem("Педикюр", 1, 2800, 30, 14, 4, "Маникюр с покрытием гель-лак"),
-        _MenuItem("Коррекция бровей", 2, 900, 28, 14, 0, "Наращивание ресниц"),
-        _MenuItem("Наращивание ресниц", 2, 3000, 21, 10, 0, "Коррекция бровей"),
-        _MenuItem("Ламинирование ресниц", 2, 2500, 45, 0, 0, rare=True),
-        _MenuItem("Массаж спины", 3, 2000, 30, 6, 12),
-        _MenuItem("Чистка лица", 4, 3500, 45, 7, 2, "Коррекция бровей"),
-        _MenuItem("Шугаринг", 5, 1800, 35, 8, 0),
-        _MenuItem("Консультация стилиста", 6, 0, 120, 0, 0, one_off=True),
-    ),
-    "barber_ru": (
-        _MenuItem("Мужская стрижка", 0, 1400, 28, 0, 60, "Оформление бороды"),
-        _MenuItem("Стрижка машинкой", 0, 800, 21, 6, 25, "Оформление бороды"),
-        _MenuItem("Детская стрижка", 0, 900, 35, 40, 8),
-        _MenuItem("Оформление бороды", 1, 900, 21, 0, 30, "Мужская стрижка"),
-        _MenuItem("Королевское бритьё", 1, 1500, 30, 0, 8, "Мужская стрижка"),
-        _MenuItem("Тонирование бороды", 1, 1200, 30, 0, 0, rare=True),
-        _MenuItem("Консультация стилиста", 2, 0, 120, 0, 0, one_off=True),
-    ),
-    "salon_en": (
-        _MenuItem("Women's haircut", 0, 55, 40, 30, 0),
-        _MenuItem("Men's haircut", 0, 30, 28, 0, 60),
-        _MenuItem("Kids' haircut", 0, 20, 35, 4, 3),
-        _MenuItem("Colour & highlights", 0, 120, 50, 18, 0, "Women's haircut"),
-        _MenuItem("Gel manicure", 1, 35, 21, 28, 0, "Pedicure"),
-        _MenuItem("Pedicure", 1, 40, 30, 12, 3, "Gel manicure"),
-        _MenuItem("Brow shaping", 2, 18, 28, 14, 3, "Lash extensions"),
-        _MenuItem("Lash extensions", 2, 65, 21, 10, 0, "Brow shaping"),
-        _MenuItem("Lash lift", 2, 50, 42, 0, 0, rare=True),
-        _MenuItem("Massage", 3, 60, 30, 8, 12),
-        _MenuItem("Facial", 4, 70, 45, 8, 4, "Brow shaping"),
-        _MenuItem("Waxing", 5, 30, 35, 10, 3),
-        _MenuItem("Style consultation", 6, 0, 120, 0, 0, one_off=True),
-    ),
-}
-
-_FEMALE_SHARE = {"salon_ru": 0.85, "barber_ru": 0.06, "salon_en": 0.8}
-_STAFF_COUNT = {"salon_ru": 6, "barber_ru": 4, "salon_en": 5}
-_YEARLY_INFLATION = {"RU": 0.08, "GB": 0.04, "DE": 0.03, "US": 0.04}
-
-_RU_FEMALE = (
-    "Анна",
-    "Мария",
-    "Елена",
-    "Ольга",
-    "Наталья",
-    "Екатерина",
-    "Татьяна",
-    "Ирина",
-    "Светлана",
-    "Юлия",
-    "Дарья",
-    "Алина",
-    "Ксения",
-    "Виктория",
-    "Полина",
-    "Анастасия",
-    "Марина",
-    "Валерия",
-    "София",
-    "Вероника",
-)
-_RU_MALE = (
-    "Александр",
-    "Дмитрий",
-    "Максим",
-    "Сергей",
-    "Андрей",
-    "Алексей",
-    "Иван",
-    "Михаил",
-    "Никита",
-    "Артём",
-    "Егор",
-    "Павел",
-    "Роман",
-    "Владимир",
-    "Кирилл",
-    "Илья",
-    "Денис",
-    "Евгений",
-    "Тимур",
-    "Олег",
-)
-_RU_SURNAMES = (  # masculine forms; all take "-а" in the feminine
-    "Смирнов",
-    "Иванов",
-    "Кузнецов",
-    "Попов",
-    "Соколов",
-    "Лебедев",
-    "Козлов",
-    "Новиков",
-    "Морозов",
-    "Петров",
-    "Волков",
-    "Соловьёв",
-    "Васильев",
-    "Зайцев",
-    "Павлов",
-    "Семёнов",
-    "Голубев",
-    "Виноградов",
-    "Богданов",
-    "Воробьёв",
-    "Фёдоров",
-    "Михайлов",
-    "Беляев",
-    "Тарасов",
-    "Белов",
-    "Ильин",
-    "Никитин",
-    "Сорокин",
-)
-_EN_FEMALE = (
-    "Olivia",
-    "Amelia",
-    "Isla",
-    "Ava",
-    "Emily",
-    "Sophie",
-    "Grace",
-    "Lily",
-    "Chloe",
-    "Ella",
-    "Charlotte",
-    "Jessica",
-    "Hannah",
-    "Lucy",
-    "Mia",
-    "Freya",
-)
-_EN_MALE = (
-    "Oliver",
-    "George",
-    "Harry",
-    "Jack",
-    "Jacob",
-    "Noah",
-    "Charlie",
-    "Thomas",
-    "James",
-    "William",
-    "Daniel",
-)
-_EN_SURNAMES = (
-    "Smith",
-    "Jones",
-    "Taylor",
-    "Brown",
-    "Williams",
-    "Wilson",
-    "Johnson",
-    "Davies",
-    "Robinson",
-    "Wright",
-    "Thompson",
-    "Evans",
-    "Walker",
-    "White",
-    "Roberts",
-    "Green",
-    "Hall",
-    "Wood",
-    "Jackson",
-    "Clarke",
-    "O'Brien",
-)
-_DE_FEMALE = ("Lena", "Hannah", "Lea", "Anna", "Laura", "Sarah", "Julia", "Marie", "Sophie", "Jana", "Katrin")
-_DE_MALE = ("Lukas", "Leon", "Felix", "Jonas", "Paul", "Maximilian", "Tobias", "Jan", "Stefan")
-_DE_SURNAMES = (
-    "Müller",
-    "Schmidt",
-    "Schneider",
-    "Fischer",
-    "Weber",
-    "Meyer",
-    "Wagner",
-    "Becker",
-    "Schulz",
-    "Hoffmann",
-    "Koch",
-    "Schröder",
-    "Krüger",
-)
-
-
 @dataclass(slots=True)
 class _Service:
     """A generated service of one company plus the hidden attributes that drive visit rhythms."""
 
     id: int
-    item: _MenuItem
+    item: MenuItem
     public: dict[str, Any]
 
 
@@ -304,7 +58,7 @@ class _Company:
     """A generated company with its zone, staff, services and the instant the demo snapshot is taken."""
 
     id: int
-    spec: _CompanySpec
+    spec: CompanySpec
     tz: ZoneInfo
     staff: list[int]
     services: list[_Service]
@@ -430,10 +184,10 @@ def _make_companies(n_companies: int, as_of: date, rng: random.Random) -> list[_
     companies: list[_Company] = []
     service_id = _FIRST_SERVICE_ID
     for index in range(n_companies):
-        spec = _COMPANY_SPECS[index % len(_COMPANY_SPECS)]
-        if index >= len(_COMPANY_SPECS):
-            spec = _CompanySpec(
-                f"{spec.name} #{index // len(_COMPANY_SPECS) + 1}",
+        spec = COMPANY_SPECS[index % len(COMPANY_SPECS)]
+        if index >= len(COMPANY_SPECS):
+            spec = CompanySpec(
+                f"{spec.name} #{index // len(COMPANY_SPECS) + 1}",
                 spec.timezone,
                 spec.locale,
                 spec.country,
@@ -443,9 +197,9 @@ def _make_companies(n_companies: int, as_of: date, rng: random.Random) -> list[_
             )
         company_id = 101 + index
         tz = ZoneInfo(spec.timezone)
-        categories = _CATEGORIES[spec.kind]
+        categories = CATEGORIES[spec.kind]
         services: list[_Service] = []
-        for item in _MENUS[spec.kind]:
+        for item in MENUS[spec.kind]:
             cost = _round_price(item.cost * spec.price_factor * rng.uniform(0.95, 1.05), spec.country)
             public = {
                 "id": service_id,
@@ -464,7 +218,7 @@ def _make_companies(n_companies: int, as_of: date, rng: random.Random) -> list[_
                 id=company_id,
                 spec=spec,
                 tz=tz,
-                staff=[10 * (index + 1) + k for k in range(1, _STAFF_COUNT[spec.kind] + 1)],
+                staff=[10 * (index + 1) + k for k in range(1, STAFF_COUNT[spec.kind] + 1)],
                 services=services,
                 snapshot=datetime(as_of.year, as_of.month, as_of.day, tzinfo=tz).astimezone(UTC),
                 dst_offsets=(winter, summer),
@@ -513,7 +267,7 @@ def _make_clients(companies: list[_Company], n_clients: int, span: int, rng: ran
 def _make_client(company: _Company, client_id: int, rng: random.Random) -> _Client:
     """One client with a locale-appropriate name, a phone in one of the real-world formats and favourites."""
     spec = company.spec
-    female = rng.random() < _FEMALE_SHARE[spec.kind]
+    female = rng.random() < FEMALE_SHARE[spec.kind]
     name = _name(spec.country, female, rng)
     phone = _phone(spec.country, spec.phone_codes, rng)
     public = {
@@ -540,21 +294,21 @@ def _make_client(company: _Company, client_id: int, rng: random.Random) -> _Clie
         favourites=favourites,
         factor=rng.uniform(0.7, 1.4),
         staff_id=rng.choice(company.staff),
-        slot=_randint(rng, 0, _SLOTS - 1),
+        slot=draw_int(rng, 0, _SLOTS - 1),
     )
 
 
 def _name(country: str, female: bool, rng: random.Random) -> str:
     """Full name (or, like in real CRMs, sometimes just a first name) in the company's language."""
     if country == "RU":
-        first = rng.choice(_RU_FEMALE if female else _RU_MALE)
-        surname = rng.choice(_RU_SURNAMES) + ("а" if female else "")
+        first = rng.choice(RU_FEMALE if female else RU_MALE)
+        surname = rng.choice(RU_SURNAMES) + ("а" if female else "")
     elif country == "DE":
-        first = rng.choice(_DE_FEMALE if female else _DE_MALE)
-        surname = rng.choice(_DE_SURNAMES)
+        first = rng.choice(DE_FEMALE if female else DE_MALE)
+        surname = rng.choice(DE_SURNAMES)
     else:
-        first = rng.choice(_EN_FEMALE if female else _EN_MALE)
-        surname = rng.choice(_EN_SURNAMES)
+        first = rng.choice(EN_FEMALE if female else EN_MALE)
+        surname = rng.choice(EN_SURNAMES)
     return first if rng.random() < 0.1 else f"{first} {surname}"
 
 
@@ -628,9 +382,9 @@ def _client_records(client: _Client, start: int, end: int, rng: random.Random) -
     rhythm = {s.id: s.item.norm_days * client.factor for s in client.favourites}
     days: list[tuple[int, _Service]] = []
     if client.profile == "once":
-        days.append((_randint(rng, start, max(start, end - 60)), main))
+        days.append((draw_int(rng, start, max(start, end - 60)), main))
     elif client.profile == "new":
-        first = max(start, end - _randint(rng, 3, 100))
+        first = max(start, end - draw_int(rng, 3, 100))
         days.append((first, main))
         second = first + round(rhythm[main.id] * rng.uniform(0.8, 1.2))
         if rng.random() < 0.5 and second < end and not client.future:
@@ -638,10 +392,10 @@ def _client_records(client: _Client, start: int, end: int, rng: random.Random) -
     else:
         days = _regular_days(client, rhythm, start, end, rng)
     if client.future:
-        days.append((end + _randint(rng, 1, 30), main))
+        days.append((end + draw_int(rng, 1, 30), main))
     one_offs = [s for s in client.company.services if s.item.one_off]
     if one_offs and rng.random() < 0.06:
-        days.append((_randint(rng, start, end - 1), one_offs[0]))
+        days.append((draw_int(rng, start, end - 1), one_offs[0]))
     return [_new_record(client, service, day, rng) for day, service in days]
 
 
@@ -654,7 +408,7 @@ def _days_since_last(client: _Client, r_main: float, span: int, rng: random.Rand
     elif client.profile == "far":
         gap = min(rng.uniform(3.3, 5.0) * r_main, 355.0)
     elif client.profile == "lost":
-        gap = _randint(rng, 380, max(380, span - 20))
+        gap = draw_int(rng, 380, max(380, span - 20))
     elif client.future:  # booked ahead although already due: the booking must exclude them
         gap = rng.uniform(0.9, 1.6) * r_main
     else:
@@ -672,16 +426,16 @@ def _regular_days(
     if client.pause or rng.random() < 0.4:
         first = start
     else:
-        first = start + _randint(rng, 0, max(0, last_main - start - round(r_main)))
+        first = start + draw_int(rng, 0, max(0, last_main - start - round(r_main)))
     days: list[tuple[int, _Service]] = []
     lasts: list[tuple[int, _Service]] = []
     for service in client.favourites:
         if service is main:
             last = last_main
         elif client.profile == "active":
-            last = end - _randint(rng, 1, max(1, round(1.05 * rhythm[service.id])))
+            last = end - draw_int(rng, 1, max(1, round(1.05 * rhythm[service.id])))
         else:
-            last = last_main - _randint(rng, 0, max(0, round(rhythm[service.id])))
+            last = last_main - draw_int(rng, 0, max(0, round(rhythm[service.id])))
         lasts.append((max(last, first), service))
     for last, service in lasts:
         day = last
@@ -692,15 +446,15 @@ def _regular_days(
         hi = min(last for last, _ in lasts) - 20
         room = hi - first - 40
         if room >= 370:
-            length = _randint(rng, 370, min(540, room))
-            gap_start = first + 40 + _randint(rng, 0, room - length)
+            length = draw_int(rng, 370, min(540, room))
+            gap_start = first + 40 + draw_int(rng, 0, room - length)
             days = [(d, s) for d, s in days if not gap_start < d < gap_start + length]
     return days
 
 
 def _new_record(client: _Client, service: _Service, day: int, rng: random.Random) -> _Record:
     """A single-service appointment near the client's usual time, usually with their usual master."""
-    slot = min(_SLOTS - 1, max(0, client.slot + _randint(rng, -4, 4)))
+    slot = min(_SLOTS - 1, max(0, client.slot + draw_int(rng, -4, 4)))
     staff = client.staff_id if rng.random() < 0.8 else rng.choice(client.company.staff)
     return _Record(client.company, client, [service], day, _SLOT_FIRST_MINUTE + 15 * slot, staff)
 
@@ -718,10 +472,10 @@ def _add_short_gaps_and_same_day_duplicates(records: list[_Record], end: int, rn
     picks = rng.sample(pool, min(len(pool), n_short + n_same))
     for record in picks[:n_short]:
         assert record.owner is not None
-        records.append(_new_record(record.owner, record.services[0], record.day + _randint(rng, 1, 6), rng))
+        records.append(_new_record(record.owner, record.services[0], record.day + draw_int(rng, 1, 6), rng))
     for record in picks[n_short:]:
         assert record.owner is not None
-        slot = ((record.minute - _SLOT_FIRST_MINUTE) // 15 + _randint(rng, 8, 20)) % _SLOTS
+        slot = ((record.minute - _SLOT_FIRST_MINUTE) // 15 + draw_int(rng, 8, 20)) % _SLOTS
         twin = _Record(
             record.company,
             record.owner,
@@ -770,8 +524,8 @@ def _walk_ins(companies: list[_Company], n_records: int, start: int, end: int, r
         options = [s for s in company.services if not (s.item.rare or s.item.one_off)]
         weights = [s.item.weight_female + s.item.weight_male for s in options]
         service = rng.choices(options, weights=weights)[0]
-        minute = _SLOT_FIRST_MINUTE + 15 * _randint(rng, 0, _SLOTS - 1)
-        out.append(_Record(company, None, [service], _randint(rng, start, end - 1), minute, rng.choice(company.staff)))
+        minute = _SLOT_FIRST_MINUTE + 15 * draw_int(rng, 0, _SLOTS - 1)
+        out.append(_Record(company, None, [service], draw_int(rng, start, end - 1), minute, rng.choice(company.staff)))
     return out
 
 
@@ -856,14 +610,14 @@ def _render(record: _Record, end: int, rng: random.Random, keys: list[int], rows
     create = dt - timedelta(seconds=_booking_lead(record, rng))
     snapshot = company.snapshot
     if create > snapshot - timedelta(seconds=300):
-        create = snapshot - timedelta(seconds=_randint(rng, 300, 7 * 86400))
+        create = snapshot - timedelta(seconds=draw_int(rng, 300, 7 * 86400))
     if record.day >= end:
-        change = create + timedelta(seconds=_randint(rng, 120, max(120, int((snapshot - create).total_seconds()) - 1)))
+        change = create + timedelta(seconds=draw_int(rng, 120, max(120, int((snapshot - create).total_seconds()) - 1)))
     elif record.deleted:
         latest = min(dt + timedelta(days=2), snapshot - timedelta(seconds=1))
-        change = create + timedelta(seconds=_randint(rng, 120, max(120, int((latest - create).total_seconds()))))
+        change = create + timedelta(seconds=draw_int(rng, 120, max(120, int((latest - create).total_seconds()))))
     else:
-        change = min(dt + timedelta(seconds=_randint(rng, 1200, 10800)), snapshot - timedelta(seconds=1))
+        change = min(dt + timedelta(seconds=draw_int(rng, 1200, 10800)), snapshot - timedelta(seconds=1))
     lines = [_service_line(company, s, record.day, end, rng) for s in record.services]
     final: dict[str, Any] = {
         "id": record.id,
@@ -887,7 +641,7 @@ def _render(record: _Record, end: int, rng: random.Random, keys: list[int], rows
         rows.append(final)
         return
     older = _older_version(record, final, create, end, rng)
-    middle = create + timedelta(seconds=_randint(rng, 1, int((change - create).total_seconds()) - 1))
+    middle = create + timedelta(seconds=draw_int(rng, 1, int((change - create).total_seconds()) - 1))
     older["last_change_date"] = _iso(company, middle)
     if rng.random() < 0.15:
         first = dict(older, attendance=0, deleted=False, last_change_date=_iso(company, create))
@@ -916,8 +670,8 @@ def _older_version(
         options = [s for s in company.services if s is not record.services[0] and not (s.item.rare or s.item.one_off)]
         older["services"] = [_service_line(company, rng.choice(options), record.day, end, rng)]
     else:
-        shift = _randint(rng, 1, 5)
-        minute = _SLOT_FIRST_MINUTE + 15 * _randint(rng, 0, _SLOTS - 1)
+        shift = draw_int(rng, 1, 5)
+        minute = _SLOT_FIRST_MINUTE + 15 * draw_int(rng, 0, _SLOTS - 1)
         moved = _instant(company, record.day - shift, minute)
         if moved <= create or record.day - shift == end:  # a booking cannot predate its creation
             moved = _instant(company, record.day + shift + (record.day + shift == end), minute)
@@ -928,20 +682,20 @@ def _older_version(
 def _booking_lead(record: _Record, rng: random.Random) -> int:
     """Seconds between booking creation and appointment: walk-ins minutes, most bookings days ahead."""
     if record.owner is None:
-        return _randint(rng, 0, 1200)
+        return draw_int(rng, 0, 1200)
     u = rng.random()
     if u < 0.7:
-        return _randint(rng, 86400, 30 * 86400)
+        return draw_int(rng, 86400, 30 * 86400)
     if u < 0.9:
-        return _randint(rng, 3600, 86400)
-    return _randint(rng, 600, 3600)
+        return draw_int(rng, 3600, 86400)
+    return draw_int(rng, 600, 3600)
 
 
 def _service_line(company: _Company, service: _Service, day: int, end: int, rng: random.Random) -> dict[str, Any]:
     """A record's service line: today's price-list cost deflated to the visit date, sometimes discounted."""
     country = company.spec.country
     years_back = (end - day) / 365.25
-    first_cost = _round_price(service.public["cost"] / (1 + _YEARLY_INFLATION[country]) ** years_back, country)
+    first_cost = _round_price(service.public["cost"] / (1 + YEARLY_INFLATION[country]) ** years_back, country)
     cost = first_cost
     if first_cost and rng.random() < 0.12:
         cost = min(first_cost, _round_price(first_cost * (1 - rng.choice((0.05, 0.1, 0.15, 0.2))), country))
@@ -959,7 +713,7 @@ def _sort_key(instant: datetime, record_id: int, version: int) -> int:
     return (int(instant.timestamp()) * 10**9 + record_id) * 4 + version
 
 
-def _randint(rng: random.Random, low: int, high: int) -> int:
+def draw_int(rng: random.Random, low: int, high: int) -> int:
     """Inclusive random integer from one `rng.random()` draw; `randint` is ~3x slower and dominated the run."""
     return low + int(rng.random() * (high - low + 1))
 
@@ -974,69 +728,3 @@ def _instant(company: _Company, day: int, minute: int) -> datetime:
 def _iso(company: _Company, instant: datetime) -> str:
     """ISO 8601 text with the company's local UTC offset at that instant."""
     return instant.astimezone(company.tz).isoformat()
-
-
-def main() -> None:
-    """CLI: write the demo JSONL files and print their line counts."""
-    parser = argparse.ArgumentParser(description="Write deterministic YClients-shaped demo data as JSONL.")
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--clients", type=int, default=600, help="clients across all companies")
-    parser.add_argument("--years", type=float, default=3.0, help="years of history before --as-of")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--companies", type=int, default=3, help="number of companies (101, 102, ...)")
-    parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD, default today")
-    args = parser.parse_args()
-    data = generate(
-        n_clients=args.clients, years=args.years, seed=args.seed, as_of=args.as_of, n_companies=args.companies
-    )
-    for name, count in data.write_jsonl(args.out).items():
-        print(f"{name}: {count}")
-
-
-if __name__ == "__main__":
-    main()
-
-
-def simulate_bookings(
-    messages: list[dict[str, Any]],
-    data: DemoData,
-    until: datetime,
-    seed: int = 42,
-    treated_rate: float = 0.22,
-    holdout_rate: float = 0.08,
-) -> list[dict[str, Any]]:
-    """Demo only: clients answering the campaign. Each exposed message (sent, or held out) leads to a booking with
-    the group's probability, created 6 h to 12 days after exposure (never after `until`), for the messaged
-    service, mostly attended. Gives the outcome marts and the report something true to show.
-    """
-    rng = random.Random(seed)
-    zones = {c["company_id"]: ZoneInfo(c["timezone"]) for c in data.companies}
-    services = {(s["company_id"], s["id"]): s for s in data.services}
-    next_id = max(r["id"] for r in data.records) + 1_000_000
-    bookings = []
-    for message in sorted(messages, key=lambda m: m["message_key"]):
-        exposed = message["exposed_at"]
-        if exposed is None or rng.random() >= (holdout_rate if message["is_holdout"] else treated_rate):
-            continue
-        created = exposed + timedelta(hours=6 + rng.random() * 282)
-        if created >= until:
-            continue
-        zone = zones[message["company_id"]]
-        local_day = (created + timedelta(days=1 + _randint(rng, 0, 6))).astimezone(zone).date()
-        visit = datetime.combine(local_day, datetime.min.time(), zone) + timedelta(
-            minutes=600 + 15 * _randint(rng, 0, 36)
-        )
-        service = services.get((message["company_id"], message["service_id"]), {})
-        attended = visit < until and rng.random() < 0.85
-        bookings.append({
-            "id": next_id, "company_id": message["company_id"],
-            "client": {"id": message["client_id"], "name": message.get("client_name"), "phone": message.get("phone")},
-            "staff_id": None, "datetime": visit.isoformat(),
-            "services": [{"id": message["service_id"], "title": service.get("title"), "cost": service.get("cost", 0),
-                          "first_cost": service.get("cost", 0), "amount": 1}],
-            "attendance": (1 if attended else -1) if visit < until else 0, "deleted": False, "visit_id": None,
-            "create_date": created.astimezone(zone).isoformat(),
-            "last_change_date": min(visit + timedelta(hours=2), until).astimezone(zone).isoformat(),
-        })  # fmt: skip
-        next_id += 1
-    return bookings

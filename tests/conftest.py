@@ -20,6 +20,7 @@ from reactivation.warehouse import Warehouse
 
 ENGINES = ["duckdb", "postgres"]
 AS_OF = date(2026, 11, 25)
+SEEDS = sorted(path.stem for path in (Path(__file__).resolve().parents[1] / "seeds").glob("*.csv"))
 
 
 def make_settings(engine: str, tmp_path: Path) -> Settings:
@@ -57,14 +58,24 @@ def warehouse(settings: Settings) -> Iterator[Warehouse]:
 
 
 def run_models(settings: Settings, as_of: date = AS_OF, full_refresh: bool = False) -> None:
-    """Build the models without their data tests (the build test runs those): cheaper in a loop."""
-    args = ["run", "--full-refresh"] if full_refresh else ["run"]
-    dbt.run_dbt(["seed"], settings)
+    """Build the models without their data tests (the build test runs those): cheaper in a loop.
+
+    One dbt invocation: `build` of seeds and models on a warehouse not seeded yet, `run` once it is.
+    """
+    with Warehouse.connect(settings) as wh:
+        seeded = all(wh.table_exists(seed) for seed in SEEDS)
+    args = ["run"] if seeded else ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    if full_refresh:
+        args.append("--full-refresh")
     dbt.run_dbt(args, settings, dbt.dbt_vars(as_of))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # dbt's artifacts per xdist worker (and, in dbt.target_path, per engine): partial parsing then survives from
+    # one invocation to the next instead of every test re-parsing the project
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ[dbt.TARGET_ROOT_ENV] = str(config.rootpath / "target" / f"pytest-{worker}")
 
 
 @pytest.fixture(scope="session")

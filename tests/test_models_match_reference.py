@@ -49,9 +49,10 @@ def test_due_clients_and_intervals_equal_independent_pandas_computation(settings
             ),
             "demo",
         )
-    outcome = dbt.build(settings, as_of=AS_OF)
+    outcome = dbt.build(settings, as_of=AS_OF, all_checks=True)  # the suite runs every check the daily run skips
     assert not outcome.failures()
     assert outcome.counts().get("pass", 0) > 150  # data tests and unit tests ran
+    assert any(node.resource_type == "unit_test" for node in outcome.nodes)
 
     expected = compute(
         demo_data.companies,

@@ -1,14 +1,14 @@
 {#- One row per company and client holding a non-deleted record at or after the as-of moment
     (any service, any attendance): they are coming anyway, so they are not messaged. -#}
-with records as (
-    select * from {{ ref('stg_yclients__records') }}
-    -- redundant with the per-company filter below, but a constant: "future bookings" become an index range
-    -- scan on visit_at instead of a read of the whole history
-    where visit_at >= {{ earliest_as_of_at() }}
+with companies as (
+    select * from {{ ref('int_companies_as_of') }}
 ),
 
-companies as (
-    select * from {{ ref('int_companies_as_of') }}
+records as (
+    select * from {{ ref('stg_yclients__records') }}
+    -- redundant with the per-company filter below, but one bound for the whole scan (the earliest as-of moment,
+    -- computed once): "future bookings" become an index range scan on visit_at instead of a read of the history
+    where visit_at >= (select min(as_of_at) from companies)
 ),
 
 final as (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +18,10 @@ from typing import Any
 from reactivation import rules
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
+
+RUN_CONTEXT_TABLE = "reactivation_run_context"
+TARGET_ROOT_ENV = "REACTIVATION_DBT_TARGET_ROOT"
+DAILY_SELECTOR = "daily"  # selectors.yml: every model, only the data tests guarding sending
 
 
 class DbtFailure(RuntimeError):
@@ -43,6 +48,13 @@ class DbtOutcome:
         tally: dict[str, int] = {}
         for node in self.nodes:
             tally[node.status] = tally.get(node.status, 0) + 1
+        return tally
+
+    def resource_counts(self) -> dict[str, int]:
+        """Nodes run by kind: model, seed, test (data tests), unit_test, operation."""
+        tally: dict[str, int] = {}
+        for node in self.nodes:
+            tally[node.resource_type] = tally.get(node.resource_type, 0) + 1
         return tally
 
     def failures(self) -> list[NodeOutcome]:
@@ -79,10 +91,16 @@ def run_dbt(
     variables: dict[str, Any] | None = None,
     raise_on_failure: bool = True,
 ) -> DbtOutcome:
-    """Invoke one dbt command; returns per-node outcomes; raises DbtFailure naming what failed."""
+    """Invoke one dbt command; returns per-node outcomes; raises DbtFailure naming what failed.
+
+    The var `as_of_date` never reaches dbt's `--vars`: it goes to the run-context table for this one call, so a
+    new date each day keeps dbt's parsed manifest (partial parsing) instead of re-parsing the whole project.
+    """
     from dbt.cli.main import dbtRunner
 
     settings = settings or Settings.from_env()
+    variables = dict(variables or {})
+    as_of = variables.pop("as_of_date", None)
     argv = [
         *args,
         "--project-dir",
@@ -94,13 +112,19 @@ def run_dbt(
         "--quiet",
         "--no-use-colors",
         "--no-send-anonymous-usage-stats",
+        *_artifact_paths(settings, variables),
     ]
     if variables:
         argv += ["--vars", json.dumps(variables)]
     with Warehouse.connect(settings) as wh:
         wh.ensure_tables()  # sources must exist before dbt reads them, even on a brand-new warehouse
-    with _profile_env(settings):
-        result = dbtRunner().invoke(argv)
+        _write_run_context(wh, as_of)
+    try:
+        with _profile_env(settings):
+            result = dbtRunner().invoke(argv)
+    finally:  # a plain `dbt` run later must not inherit this run's date
+        with Warehouse.connect(settings) as wh:
+            _write_run_context(wh, None)
     outcome = DbtOutcome(command=" ".join(args), success=bool(result.success), raw=result.result)
     for item in getattr(result.result, "results", None) or []:
         node = getattr(item, "node", None)
@@ -116,6 +140,39 @@ def run_dbt(
     if raise_on_failure and not outcome.success:
         raise DbtFailure(_describe_failure(outcome, result.exception))
     return outcome
+
+
+def _write_run_context(wh: Warehouse, as_of: Any) -> None:
+    """The run context the models read (`stg_runner__run_context`): one row holding the as-of date, or NULL."""
+    wh.execute(f"create table if not exists {RUN_CONTEXT_TABLE} (as_of_date date)")
+    wh.execute(f"delete from {RUN_CONTEXT_TABLE}")
+    wh.execute(f"insert into {RUN_CONTEXT_TABLE} (as_of_date) values (%s)", [_as_date(as_of)])
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def target_path(settings: Settings) -> Path:
+    """Where dbt writes its artifacts (manifest, run results, catalog) for this warehouse's engine.
+
+    `target/` of the project, unless `REACTIVATION_DBT_TARGET_ROOT` names a folder: then one sub-folder per engine,
+    so alternating engines (or parallel test workers, each with its own root) keep their partial-parse state.
+    """
+    root = os.environ.get(TARGET_ROOT_ENV)
+    return Path(root) / settings.target if root else settings.project_dir / "target"
+
+
+def _artifact_paths(settings: Settings, variables: dict[str, Any]) -> list[str]:
+    """Under `REACTIVATION_DBT_TARGET_ROOT`, runs with other `--vars` (which dbt re-parses for) get their own folder."""
+    if not os.environ.get(TARGET_ROOT_ENV):
+        return []
+    folder = target_path(settings)
+    if variables:
+        folder = folder / f"vars-{hashlib.sha1(json.dumps(variables, sort_keys=True).encode()).hexdigest()[:12]}"
+    return ["--target-path", str(folder), "--log-path", str(folder / "logs")]
 
 
 @contextmanager
@@ -161,13 +218,22 @@ def build(
     full_refresh: bool = False,
     select: str | None = None,
     variables: dict[str, Any] | None = None,
+    all_checks: bool = False,
 ) -> DbtOutcome:
-    """Seed, run and test the whole project (dbt build), the way every refresh does."""
+    """Seed and build every model (dbt build) with the data tests that guard sending (selector `daily`).
+
+    `all_checks` runs every data test and every dbt unit test too (the suite and `refresh --all-checks`);
+    `select` narrows the build (unit tests excluded unless `all_checks`).
+    """
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
         args += ["--select", select]
+        if not all_checks:
+            args += ["--exclude-resource-type", "unit_test"]
+    elif not all_checks:
+        args += ["--selector", DAILY_SELECTOR]
     return run_dbt(args, settings, dbt_vars(as_of, variables))
 
 

@@ -78,6 +78,15 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[dbt.TARGET_ROOT_ENV] = str(config.rootpath / "target" / f"pytest-{worker}")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `pytest -n N --dist loadgroup`, the Prefect tests share one worker: one server start, not N."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if "prefect_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("prefect"))
+
+
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
     """One temporary Prefect server for the whole session (starting one costs ~20 s)."""

@@ -28,7 +28,7 @@ def sync_yclients(company_ids: list[int] | None) -> list[dict]:
 
 @task(retries=1, retry_delay_seconds=30)
 def refresh_models(as_of: date | None) -> dict[str, int]:
-    """dbt build: seeds, models, data tests and unit tests; fails naming what broke."""
+    """dbt build: every seed and model, the data tests that guard sending (selector `daily`); names what broke."""
     return dbt.build(Settings.from_env(), as_of=as_of).counts()
 
 

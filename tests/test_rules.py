@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 from reactivation import dbt, demo, quality, rules
+from reactivation.flows import serve
 from reactivation.ingest import ingest, sources_from_objects
 from reactivation.messages import MessageRequest
 from reactivation.report import build_report
@@ -112,18 +112,8 @@ def test_every_exclusion_reason_tone_and_level_has_report_labels_in_both_languag
         assert set(GROUP_LABELS[lang]["interval_level"]) == set(current.interval_levels)
 
 
-def load_serve():
-    sys.path.insert(0, str(ROOT / "flows"))
-    try:
-        import serve
-    finally:
-        sys.path.remove(str(ROOT / "flows"))
-    return serve
-
-
 def test_prefect_yaml_is_generated_from_the_default_timezone_var(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REACTIVATION_DBT_VARS", raising=False)
-    serve = load_serve()
     assert (ROOT / "prefect.yaml").read_text(encoding="utf-8") == serve.prefect_yaml({})
     override(monkeypatch, default_timezone="Asia/Yekaterinburg")
     config = yaml.safe_load(serve.prefect_yaml({}))
@@ -157,7 +147,7 @@ def test_nothing_in_the_repository_points_outside_it_for_the_rules() -> None:
     pattern = re.compile(r"\.\./shared|\bSPEC\b")  # "SPEC §1", "SPEC.md", "the SPEC"
     this_file = Path(__file__).resolve()
     offenders = []
-    for top in ("README.md", "docs", "src", "models", "macros", "tests", "bench", "flows", "dbt_project.yml"):
+    for top in ("README.md", "docs", "src", "models", "macros", "tests", "bench", "dbt_project.yml"):
         path = ROOT / top
         files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
         for file in files:

@@ -270,3 +270,11 @@ def test_rows_queued_before_zones_were_stored_use_the_company_zone(warehouse, tm
     # 12:00 in Moscow is 19:00 in Vladivostok: inside the window; 13:30 in Moscow is 20:30 there: outside
     report = send_at(warehouse, tmp_path, NOON + timedelta(minutes=90))
     assert report.rescheduled == 1 and report.sent == 0
+
+
+def test_bulk_enqueue_keeps_integers_with_gaps_and_a_rerun_inserts_nothing(warehouse) -> None:
+    rows = [replace(outbox_row(0), sms_segments=2), replace(outbox_row(1), sms_segments=None), outbox_row(2)]
+    assert enqueue(warehouse, rows) == 3
+    assert enqueue(warehouse, rows) == 0  # same keys: nothing new
+    stored = dict(warehouse.fetchall("select message_key, sms_segments from reactivation_messages"))
+    assert stored == {rows[0].message_key: 2, rows[1].message_key: None, rows[2].message_key: None}

@@ -160,7 +160,8 @@ def enqueue(wh: Warehouse, rows: list[OutboxRow]) -> int:
             row.first_scheduled_at = row.scheduled_at
     columns = list(asdict(rows[0]).keys())
     before = wh.fetchone("select count(*) from reactivation_messages")[0]
-    frame = pd.DataFrame([asdict(row) for row in rows], columns=columns)
+    # object columns keep each value as given: an integer column with a gap must not turn into floats ("4.0")
+    frame = pd.DataFrame([asdict(row) for row in rows], columns=columns, dtype=object)
     with wh.transaction():
         wh.load_stage("_outbox_new", frame, like="reactivation_messages")
         column_list = ", ".join(columns)

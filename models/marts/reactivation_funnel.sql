@@ -49,9 +49,6 @@ final as (
         coalesce(outbox.awaiting_review, 0) as awaiting_review,
         coalesce(outbox.rejected, 0) as rejected,
         coalesce(outbox.review_expired, 0) as review_expired,
-        coalesce(outbox.awaiting_review, 0) as awaiting_review,
-        coalesce(outbox.rejected, 0) as rejected,
-        coalesce(outbox.review_expired, 0) as review_expired,
         coalesce(outbox.converted, 0) as converted,
         coalesce(outbox.holdout_converted, 0) as holdout_converted,
         cast(coalesce(outbox.revenue, 0) as double precision) as revenue

@@ -12,7 +12,7 @@ from .conftest import run_models
 def test_docs_generate_describes_every_model_and_column(settings) -> None:
     run_models(settings)
     dbt.run_dbt(["docs", "generate"], settings)
-    target = settings.project_dir / "target"
+    target = dbt.target_path(settings)  # where this run wrote its artifacts (per engine and test worker)
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())
     undocumented = []

@@ -194,7 +194,7 @@ def docs() -> None:
     except dbt.DbtFailure as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    console.print(f"docs written to {settings.project_dir / 'target' / 'index.html'}")
+    console.print(f"docs written to {dbt.target_path(settings) / 'index.html'}")
 
 
 def _print_run(summary: dict) -> None:

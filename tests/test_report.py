@@ -43,11 +43,11 @@ DDL = {
         booking_url text, as_of_date date, as_of_at timestamptz""",
     "message_outcomes": """message_key text, company_id bigint, client_id bigint, cycle_id date, attempt integer,
         status text, is_holdout boolean, experiment_group text, tone text, interval_level text, variant text,
-        channel text, composer text, as_of_date date, exposed_at timestamptz, exposed_date date, is_exposed boolean,
+        predicted_segment text, channel text, composer text, as_of_date date, exposed_at timestamptz, exposed_date date, is_exposed boolean,
         is_converted boolean, converting_record_id bigint, converting_booked_at timestamptz, days_to_booking integer,
         credited_bookings integer, attended_revenue double, attribution_days integer, is_window_complete boolean""",
     "campaign_performance": """company_id bigint, send_week date, tone text, interval_level text, variant text,
-        channel text, composer text, messages bigint, matured_messages bigint, conversions bigint,
+        predicted_segment text, channel text, composer text, messages bigint, matured_messages bigint, conversions bigint,
         conversion_rate double, revenue double, revenue_per_message double, avg_days_to_booking double,
         holdout_clients bigint, holdout_matured bigint, holdout_conversions bigint, holdout_rate double,
         uplift double, uplift_ci_low double, uplift_ci_high double, is_sample_too_small boolean""",
@@ -96,6 +96,7 @@ def _message(rng: np.random.Generator, company_id: int, week: date, holdout: boo
         "tone": like["tone"] if like else str(rng.choice(["gentle", "offer", "win_back"])),
         "interval_level": like["interval_level"] if like else str(rng.choice(["personal", "service", "fallback"])),
         "variant": like["variant"] if like else str(rng.choice(["a", "b"])),
+        "predicted_segment": like["predicted_segment"] if like else str(rng.choice(["low", "medium", "high"])),
         "channel": "log",
         "composer": None if holdout else str(rng.choice(["ai", "template"])),
         "as_of_date": exposed,
@@ -129,6 +130,7 @@ def _pending(company_id: int, n: int) -> dict:
         "tone": "offer",
         "interval_level": "service",
         "variant": "a",
+        "predicted_segment": "high",
         "channel": "log",
         "composer": "template",
         "as_of_date": AS_OF,
@@ -151,7 +153,7 @@ def campaign_from(outcomes: pd.DataFrame) -> pd.DataFrame:
     exposed = outcomes[outcomes["is_exposed"]].copy()
     exposed["send_week"] = [d - timedelta(days=d.weekday()) for d in exposed["exposed_date"]]
     exposed["matured_conversion"] = exposed["is_window_complete"] & exposed["is_converted"]
-    cell = ["company_id", "send_week", "tone", "interval_level", "variant"]
+    cell = ["company_id", "send_week", "tone", "interval_level", "variant", "predicted_segment"]
     treated = (
         exposed[~exposed["is_holdout"]]
         .groupby([*cell, "channel", "composer"])

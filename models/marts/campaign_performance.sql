@@ -1,5 +1,5 @@
-{#- One row per company, send week, tone, interval level, variant, channel and composer: treated messages, their
-    conversions and revenue, the holdout group's rate for the same company, week, tone, level and variant, and
+{#- One row per company, send week, tone, interval level, variant, predicted segment, channel and composer: treated messages, their
+    conversions and revenue, the holdout group's rate for the same company, week, tone, level, variant and segment, and
     the absolute uplift with a 95 % interval (two-proportion normal approximation, unpooled standard error).
     Rates count only messages whose attribution window is complete as of the as-of date. `conversion_rate` is the
     intention-to-treat rate (every exposed treated row: sent, cancelled at send time, rejected or unreviewed in
@@ -7,7 +7,9 @@
 with outcomes as (
     select
         *,
-        {{ dbt.date_trunc('week', 'exposed_date') }} as send_week
+        {{ dbt.date_trunc('week', 'exposed_date') }} as send_week,
+        -- rows queued before the return outlook existed have no segment: they form their own cell
+        coalesce(predicted_segment, 'unknown') as outlook_segment
     from {{ ref('message_outcomes') }}
     where is_exposed
 ),
@@ -19,6 +21,7 @@ treated as (
         tone,
         interval_level,
         variant,
+        outlook_segment,
         channel,
         composer,
         count(*) as messages,
@@ -32,7 +35,7 @@ treated as (
         avg(case when is_converted then days_to_booking end) as avg_days_to_booking
     from outcomes
     where not is_holdout
-    group by company_id, send_week, tone, interval_level, variant, channel, composer
+    group by company_id, send_week, tone, interval_level, variant, outlook_segment, channel, composer
 ),
 
 holdout as (
@@ -42,12 +45,13 @@ holdout as (
         tone,
         interval_level,
         variant,
+        outlook_segment,
         count(*) as holdout_clients,
         sum(case when is_window_complete then 1 else 0 end) as holdout_matured,
         sum(case when is_window_complete and is_converted then 1 else 0 end) as holdout_conversions
     from outcomes
     where is_holdout
-    group by company_id, send_week, tone, interval_level, variant
+    group by company_id, send_week, tone, interval_level, variant, outlook_segment
 ),
 
 rates as (
@@ -66,6 +70,7 @@ rates as (
         and holdout.tone = treated.tone
         and holdout.interval_level = treated.interval_level
         and holdout.variant = treated.variant
+        and holdout.outlook_segment = treated.outlook_segment
 ),
 
 uplift as (
@@ -86,6 +91,7 @@ final as (
         tone,
         interval_level,
         variant,
+        outlook_segment as predicted_segment,
         channel,
         composer,
         messages,

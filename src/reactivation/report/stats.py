@@ -14,7 +14,7 @@ Z = rules.current().confidence_z  # `confidence_z`: the two-sided normal quantil
 MIN_SAMPLE = rules.current().min_sample_per_group  # fewer matured messages in either group is too few to judge
 
 # The mart keys the holdout group by these columns and repeats it on every channel × composer row of the cell.
-HOLDOUT_CELL = ["company_id", "send_week", "tone", "interval_level", "variant"]
+HOLDOUT_CELL = ["company_id", "send_week", "tone", "interval_level", "variant", "predicted_segment"]
 TREATED_COUNTS = ["messages", "matured_messages", "conversions", "revenue"]
 HOLDOUT_COUNTS = ["holdout_matured", "holdout_conversions"]
 

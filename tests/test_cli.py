@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from reactivation import dbt, demo
@@ -145,8 +146,10 @@ def table_rows(output: str) -> list[dict[str, str]]:
     return [dict(zip(columns, row, strict=True)) for row in cells]
 
 
-def test_optout_list_shows_client_ids_as_integers_and_blank_without_one(settings: Settings) -> None:
-    env = {**env_for(settings), "COLUMNS": "200"}  # wide enough for one line per row
+def test_optout_list_shows_client_ids_as_integers_and_blank_without_one(settings: Settings, monkeypatch) -> None:
+    env = env_for(settings)
+    # the CLI's console measured its width when imported (80 without a terminal): one line per row needs more
+    monkeypatch.setattr("reactivation.cli.console", Console(width=200))
     runner = CliRunner()
     for option in (["--client", "123456789"], ["--phone", "+79161112233"]):
         added = runner.invoke(app, ["optout", "add", "--company", "101", *option], env=env)

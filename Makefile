@@ -23,6 +23,7 @@ demo: $(STAMP)
 # two pytest-xdist workers (TEST_WORKERS=0 runs in one process); the Prefect tests share one worker (loadgroup)
 TEST_WORKERS ?= 2
 test: $(STAMP)
+	bash .ci/system-packages
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 lint: $(STAMP)

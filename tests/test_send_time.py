@@ -278,3 +278,29 @@ def test_bulk_enqueue_keeps_integers_with_gaps_and_a_rerun_inserts_nothing(wareh
     assert enqueue(warehouse, rows) == 0  # same keys: nothing new
     stored = dict(warehouse.fetchall("select message_key, sms_segments from reactivation_messages"))
     assert stored == {rows[0].message_key: 2, rows[1].message_key: None, rows[2].message_key: None}
+
+
+def test_an_opt_out_cancels_messages_still_waiting_for_a_reviewer(warehouse) -> None:
+    """A reviewer never sees (nor approves) a client who said stop while the batch waited."""
+    rows = [replace(outbox_row(i), status="awaiting_review", scheduled_at=None) for i in range(3)]
+    enqueue(warehouse, rows)
+    optout.add(warehouse, COMPANY, client_id=rows[0].client_id, at=QUEUED + timedelta(hours=1))
+    cards = [{"company_id": COMPANY, "id": rows[1].client_id, "name": "Борис", "phone": rows[1].phone, "sms_not": 1}]
+    ingest.ingest(warehouse, ingest.sources_from_objects(clients=cards), "test")
+    assert states(warehouse) == {
+        rows[0].message_key: (CANCELLED, "opted_out"),
+        rows[1].message_key: (CANCELLED, "opted_out"),
+        rows[2].message_key: ("awaiting_review", None),
+    }
+
+
+def test_retention_erases_a_reviewers_note_with_the_message_text(warehouse) -> None:
+    from reactivation.retention import RetentionSettings, apply_retention
+
+    old = replace(outbox_row(0), status="rejected", created_at=QUEUED - timedelta(days=120))
+    enqueue(warehouse, [old])
+    warehouse.execute("update reactivation_messages set review_note = 'Анна просила не писать до весны'")
+    apply_retention(warehouse, RetentionSettings(retention_days=90), now=QUEUED)
+    assert warehouse.fetchall("select review_note, message_text, phone from reactivation_messages") == [
+        (None, None, None)
+    ]

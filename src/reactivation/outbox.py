@@ -44,6 +44,8 @@ CANCELLED, EXPIRED = "cancelled", "expired"
 # review mode (reactivation.review): treated rows wait for a person; approval turns them pending (then the usual
 # send-time checks), a rejection or the review expiry ends them. Delivery only ever claims pending rows.
 AWAITING_REVIEW, REJECTED, REVIEW_EXPIRED = "awaiting_review", "rejected", "review_expired"
+# rows an opt-out or a deleted card cancels at once: queued to send, or still waiting for a reviewer
+WAITING = (PENDING, AWAITING_REVIEW)
 # why a message was cancelled at send time (kept in `cancel_reason`; the outcome marts read them)
 OPTED_OUT, CLIENT_DELETED, BOOKED = "opted_out", "client_deleted", "booked"
 UNKNOWN_OUTCOME = "outcome unknown after an interrupted run; not re-sent to avoid a duplicate"
@@ -479,7 +481,8 @@ def deliver(
 def cancel_pending(
     wh: Warehouse, company_id: int, reason: str, now: datetime, client_id: int | None = None, phone: str | None = None
 ) -> int:
-    """Cancel a client's pending, not-in-flight messages (matched by client id or normalised phone digits).
+    """Cancel a client's waiting (pending or awaiting review), not-in-flight messages, matched by client id or
+    normalised phone digits.
 
     Called in the same transaction that records an opt-out or a deletion, so it takes effect at once.
     """
@@ -494,9 +497,9 @@ def cancel_pending(
         return 0
     rows = wh.fetchall(
         "update reactivation_messages set status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null"
-        f" where company_id = %s and status = %s and send_started_at is null and ({' or '.join(matches)})"
+        f" where company_id = %s and status in (%s, %s) and send_started_at is null and ({' or '.join(matches)})"
         " returning message_key",
-        [CANCELLED, reason, now, company_id, PENDING, *params],
+        [CANCELLED, reason, now, company_id, *WAITING, *params],
     )
     return len(rows)
 
@@ -518,10 +521,10 @@ def cancel_for_cards_of_batch(wh: Warehouse, batch_id: int, now: datetime) -> in
     ):
         rows = wh.fetchall(
             "update reactivation_messages set status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null"
-            " where status = %s and send_started_at is null and exists (select 1 from raw_yclients_clients c"
+            " where status in (%s, %s) and send_started_at is null and exists (select 1 from raw_yclients_clients c"
             " where c.company_id = reactivation_messages.company_id and c.id = reactivation_messages.client_id"
             f" and c._batch_id = %s and {condition}) returning message_key",
-            [CANCELLED, reason, now, PENDING, batch_id],
+            [CANCELLED, reason, now, *WAITING, batch_id],
         )
         cancelled += len(rows)
     return cancelled

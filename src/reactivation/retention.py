@@ -108,7 +108,7 @@ def apply_retention(wh: Warehouse, settings: RetentionSettings, now: datetime | 
         )[0]
         wh.execute(
             "update reactivation_messages set message_text = null, prompt = null, template_params = null,"
-            " phone = null, anonymised_at = %s where created_at < %s and anonymised_at is null",
+            " phone = null, review_note = null, anonymised_at = %s where created_at < %s and anonymised_at is null",
             [now, cutoff],
         )
         report.opt_out_texts = wh.fetchone(

@@ -49,6 +49,8 @@ WAITING = (PENDING, AWAITING_REVIEW)
 # why a message was cancelled at send time (kept in `cancel_reason`; the outcome marts read them)
 OPTED_OUT, CLIENT_DELETED, BOOKED = "opted_out", "client_deleted", "booked"
 UNKNOWN_OUTCOME = "outcome unknown after an interrupted run; not re-sent to avoid a duplicate"
+# how a row is cancelled, wherever that happens (send time, opt-out, an ingested card): params status, reason, moment
+_CANCEL_SET = "status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null"
 CANDIDATE_COLUMNS = [
     "message_key", "company_id", "client_id", "cycle_id", "attempt", "is_holdout", "variant", "priority_rank",
     "client_name", "phone", "service_id", "service_title", "interval_level", "days_since", "overdue_ratio", "tone",
@@ -386,8 +388,7 @@ def _deliver_one(
         if reason is None:  # another run took it: not ours to send or record
             report.lost_claims += 1
             return
-        if _update_owned(wh, row, run_id, "status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null",
-                         [CANCELLED, reason, stamp]):  # fmt: skip
+        if _update_owned(wh, row, run_id, _CANCEL_SET, [CANCELLED, reason, stamp]):
             report.cancelled += 1
             log.info("cancelled %s at send time: %s", row["message_key"], reason)
         return
@@ -448,7 +449,8 @@ def deliver(
     """Send what is due: claim a batch, re-check and send one by one, record each outcome as soon as it is known.
 
     Small batches keep claims short, so concurrent runs share the work and a crash strands few rows; the run
-    renews its claim on the rest of its batch before each send.
+    renews its claim on the rest of its batch whenever a third of the lease has passed since the last renewal,
+    so no untried row of a working run ever looks abandoned.
     """
     policy = policy or SendPolicy()
     run_id = uuid.uuid4().hex
@@ -460,13 +462,19 @@ def deliver(
     # yclients_sms: a company whose SMS balance ran out (or SMS service is off) sends nothing more this run: its
     # rows are no longer claimed, those already claimed are skipped and released untouched (still pending) at the end
     blocked: dict[int, str] = getattr(channel, "blocked_companies", {})
-    while rows := claim(wh, channel, run_id, now(), lease, limit, company_ids, exclude=list(blocked)):
+    while True:
+        renewed_at = now()  # the claim stamps its rows with this moment
+        rows = claim(wh, channel, run_id, renewed_at, lease, limit, company_ids, exclude=list(blocked))
+        if not rows:
+            break
         report.claimed += len(rows)
         for row in rows:
             if int(row["company_id"]) in blocked:
                 continue
             stamp = now()
-            _renew(wh, run_id, stamp)
+            if stamp - renewed_at >= lease / 3:
+                _renew(wh, run_id, stamp)
+                renewed_at = stamp
             _deliver_one(wh, channel, row, run_id, stamp, max_delivery_attempts, policy, report)
             if getattr(channel, "fatal_error", None):
                 report.errors.append(f"stopped: {channel.fatal_error}")
@@ -496,7 +504,7 @@ def cancel_pending(
     if not matches:
         return 0
     rows = wh.fetchall(
-        "update reactivation_messages set status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null"
+        f"update reactivation_messages set {_CANCEL_SET}"
         f" where company_id = %s and status in (%s, %s) and send_started_at is null and ({' or '.join(matches)})"
         " returning message_key",
         [CANCELLED, reason, now, company_id, *WAITING, *params],
@@ -520,7 +528,7 @@ def cancel_for_cards_of_batch(wh: Warehouse, batch_id: int, now: datetime) -> in
         (CLIENT_DELETED, "coalesce(c.deleted, false)"),
     ):
         rows = wh.fetchall(
-            "update reactivation_messages set status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null"
+            f"update reactivation_messages set {_CANCEL_SET}"
             " where status in (%s, %s) and send_started_at is null and exists (select 1 from raw_yclients_clients c"
             " where c.company_id = reactivation_messages.company_id and c.id = reactivation_messages.client_id"
             f" and c._batch_id = %s and {condition}) returning message_key",

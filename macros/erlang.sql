@@ -30,22 +30,3 @@
         else exp(ln({{ erlang_poisson_sum(shape, x) }}) - cast({{ x }} as double precision))
     end)
 {%- endmacro %}
-
-{#- S(t₂) / S(t₁) = P(T > t₂ | T > t₁) for x₂ = rate × t₂ ≥ x₁ = rate × t₁, computed without dividing two
-    underflowed survivals: e^-(x₂ - x₁) · P_k(x₂) / P_k(x₁). -#}
-{% macro erlang_survival_ratio(shape, x_from, x_to) -%}
-    (
-        exp(greatest(cast({{ x_from }} as double precision) - cast({{ x_to }} as double precision), -700.0))
-        * {{ erlang_poisson_sum(shape, x_to) }}
-        / {{ erlang_poisson_sum(shape, x_from) }}
-    )
-{%- endmacro %}
-
-{#- P(still a client | no return yet) = (1 - p)·S / ((1 - p)·S + p) for a per-visit dropout probability p; 1 when
-    p = 0 (nobody ever stops). -#}
-{% macro outlook_p_active(dropout, survival) -%}
-    (case
-        when {{ dropout }} <= 0 then 1.0
-        else (1 - {{ dropout }}) * {{ survival }} / ((1 - {{ dropout }}) * {{ survival }} + {{ dropout }})
-    end)
-{%- endmacro %}

@@ -7,9 +7,14 @@
       n0 = `outlook_prior_intervals`, when n ≥ `outlook_min_intervals`; else cv²_pool. The pool is the
       within-client cv² of every client of the company and service with ≥ 2 valid intervals (weights n - 1), then
       of the company, then 1 / `outlook_default_shape`. k = 1 / cv², clipped to [1, 30], rounded half up.
-    - the time to the next visit is Erlang(k) with mean = the chosen interval (rate k / interval);
-    - p_active: after each visit the client stops coming with a per-visit probability p (`outlook_dropout` seed,
-      fitted per company by `python -m reactivation.outlook`), independent of their rhythm. -#}
+    - an active client's gaps are Erlang(k, λ) and λ is uncertain: Gamma(r, r·m0 / k) before their own intervals
+      (m0 the mean valid interval of the company and service when it has `service_min_intervals` from
+      `service_min_clients` clients, else the chosen interval), Gamma(a, β) = Gamma(r + k·n, r·m0 / k + Σ intervals)
+      after. The time to the next visit then has the negative-binomial survival S̃(t) (macros/return_outlook.sql):
+      few or scattered intervals give a wide outlook, a long clockwork history an Erlang around its mean.
+    - p_active: a client stops coming at a constant rate μ per day, independent of their rhythm.
+    r and μ come from the `outlook_dropout` seed (per company, else its default row), fitted jointly by maximum
+    likelihood by `python -m reactivation.outlook`. -#}
 with chosen as (
     select * from {{ ref('int_intervals_chosen') }}
 ),
@@ -32,6 +37,7 @@ client_moments as (
         intervals.client_id,
         intervals.service_id,
         count(*) as valid_interval_count,
+        sum(cast(intervals.interval_days as double precision)) as interval_sum_days,
         avg(cast(intervals.interval_days as double precision)) as mean_interval_days,
         var_samp(cast(intervals.interval_days as double precision)) as interval_variance
     from intervals
@@ -59,6 +65,17 @@ service_pool as (
     group by company_id, service_id
 ),
 
+service_means as (
+    select
+        company_id,
+        service_id,
+        sum(interval_sum_days) / sum(valid_interval_count) as service_mean_days
+    from client_moments
+    group by company_id, service_id
+    having sum(valid_interval_count) >= {{ var('service_min_intervals') }}
+        and count(*) >= {{ var('service_min_clients') }}
+),
+
 company_pool as (
     select
         company_id,
@@ -68,7 +85,9 @@ company_pool as (
 ),
 
 default_dropout as (
-    select max(dropout_probability) as dropout_probability
+    select
+        max(rate_prior_shape) as rate_prior_shape,
+        max(dropout_rate_per_day) as dropout_rate_per_day
     from dropout
     where company_id is null
 ),
@@ -78,18 +97,26 @@ regularity as (
         chosen.company_id,
         chosen.client_id,
         chosen.service_id,
+        chosen.first_visit_date,
         chosen.last_visit_date,
         chosen.interval_days,
         companies.as_of_date,
-        coalesce(client_cv2.valid_interval_count, 0) as valid_interval_count,
+        coalesce(client_moments.valid_interval_count, 0) as valid_interval_count,
+        coalesce(client_moments.interval_sum_days, 0) as interval_sum_days,
         client_cv2.client_cv2,
+        coalesce(service_means.service_mean_days, chosen.interval_days) as prior_mean_days,
         coalesce(
             service_pool.pool_cv2, company_pool.pool_cv2, 1.0 / {{ var('outlook_default_shape') }}
         ) as pool_cv2,
-        coalesce(dropout.dropout_probability, default_dropout.dropout_probability) as dropout_probability
+        coalesce(dropout.rate_prior_shape, default_dropout.rate_prior_shape) as rate_prior_shape,
+        coalesce(dropout.dropout_rate_per_day, default_dropout.dropout_rate_per_day) as dropout_rate_per_day
     from chosen
     inner join companies
         on companies.company_id = chosen.company_id
+    left join client_moments
+        on client_moments.company_id = chosen.company_id
+        and client_moments.client_id = chosen.client_id
+        and client_moments.service_id = chosen.service_id
     left join client_cv2
         on client_cv2.company_id = chosen.company_id
         and client_cv2.client_id = chosen.client_id
@@ -97,6 +124,9 @@ regularity as (
     left join service_pool
         on service_pool.company_id = chosen.company_id
         and service_pool.service_id = chosen.service_id
+    left join service_means
+        on service_means.company_id = chosen.company_id
+        and service_means.service_id = chosen.service_id
     left join company_pool
         on company_pool.company_id = chosen.company_id
     left join dropout
@@ -123,32 +153,41 @@ shaped as (
             when shrunk_cv2 * {{ erlang_max_shape() }} <= 1 then {{ erlang_max_shape() }}
             else least(greatest({{ round_half_up('1.0 / shrunk_cv2') }}, 1), {{ erlang_max_shape() }})
         end as regularity_shape,
+        {{ days_between('first_visit_date', 'last_visit_date') }} as active_span_days,
         {{ days_between('last_visit_date', 'as_of_date') }} as days_since
     from shrunk
 ),
 
-scaled as (
+rate_posterior as (
     select
         *,
-        cast(regularity_shape as double precision) * days_since / interval_days as rate_times_days,
-        cast(regularity_shape as double precision) * (days_since + {{ var('outlook_horizon_days') }})
-            / interval_days as rate_times_horizon
+        rate_prior_shape + regularity_shape * valid_interval_count as rate_shape,
+        rate_prior_shape * prior_mean_days / regularity_shape + interval_sum_days as rate_scale_days
     from shaped
 ),
 
 survival as (
     select
         *,
-        {{ erlang_survival('regularity_shape', 'rate_times_days') }} as p_not_returned_yet,
-        {{ erlang_survival_ratio('regularity_shape', 'rate_times_days', 'rate_times_horizon') }}
-            as p_no_return_in_horizon
-    from scaled
+        {{ outlook_predictive_survival('regularity_shape', 'rate_shape', 'rate_scale_days', 'days_since') }}
+            as p_not_returned_yet,
+        {{ outlook_predictive_survival_ratio(
+            'regularity_shape', 'rate_shape', 'rate_scale_days',
+            'days_since', 'days_since + ' ~ var('outlook_horizon_days')
+        ) }} as p_no_return_in_horizon
+    from rate_posterior
 ),
 
 activity as (
     select
         *,
-        {{ outlook_p_active('dropout_probability', 'p_not_returned_yet') }} as p_active
+        {{ outlook_p_active(
+            'regularity_shape', 'rate_shape', 'rate_scale_days', 'days_since', 'dropout_rate_per_day',
+            'p_not_returned_yet'
+        ) }} as p_active,
+        {{ outlook_dropout_before_next_visit(
+            'regularity_shape', 'rate_shape', 'rate_scale_days', 'dropout_rate_per_day'
+        ) }} as dropout_probability
     from survival
 ),
 
@@ -162,6 +201,14 @@ final as (
         pool_cv2,
         shrunk_cv2,
         regularity_shape,
+        interval_sum_days,
+        prior_mean_days,
+        rate_prior_shape,
+        rate_shape,
+        rate_scale_days,
+        regularity_shape * rate_scale_days / rate_shape as mean_return_days,
+        active_span_days,
+        dropout_rate_per_day,
         dropout_probability,
         days_since,
         {{ dbt.dateadd('day', 'interval_days', 'last_visit_date') }} as expected_next_visit_date,

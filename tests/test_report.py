@@ -37,6 +37,7 @@ CHARTS = [
     "time_to_booking",
     "revenue",
     "due_pipeline",
+    "calibration",  # the return outlook's, from outlook_calibration (tests/test_outlook_calibration.py)
 ]
 DDL = {
     "int_companies_as_of": """company_id bigint, company_name text, timezone text, locale text, country text,

@@ -86,6 +86,7 @@ def render_charts(data: ReportData, lang: Lang) -> list[Chart]:
         ("time_to_booking", time_to_booking),
         ("revenue", revenue),
         ("due_pipeline", due_pipeline),
+        ("calibration", calibration),
     ]
     charts = []
     for name, draw in drawers:
@@ -414,6 +415,53 @@ def due_pipeline(fig: Figure, data: ReportData, lang: Lang) -> tuple[str, str]:
         clients=lang.word(last["due_before_exclusions"], "client"),
         after=lang.num(last["due_after_exclusions"]),
         sent=lang.num(daily["sent"].sum()),
+    )
+    return title, caption
+
+
+# ---------- return outlook calibration
+def calibration(fig: Figure, data: ReportData, lang: Lang) -> tuple[str, str]:
+    """Predicted vs observed share booking within the outlook's horizon, one point per decile of the prediction
+    (clients no message could have moved; the bins come summed from `outlook_calibration`), Wilson bars."""
+    title = _title(fig, lang("calibration_title"))
+    ax = fig.subplots()
+    days, days_word = data.horizon_days, lang.word(data.horizon_days, "day_gen")
+    bins = data.calibration[data.calibration["clients"] > 0] if len(data.calibration) else data.calibration
+    if bins.empty:
+        _no_data(ax, lang("no_data"))
+        return title, lang("caption_calibration_empty", days=days, days_word=days_word)
+    clients = bins["clients"].to_numpy(dtype=float)
+    booked = bins["booked_clients"].to_numpy(dtype=float)
+    predicted = bins["predicted_sum"].to_numpy(dtype=float) / clients * 100
+    observed = booked / clients * 100
+    intervals = [wilson(int(b), int(n)) or (0.0, 0.0) for b, n in zip(booked, clients)]
+    below = observed - np.array([low * 100 for low, _ in intervals])
+    above = np.array([high * 100 for _, high in intervals]) - observed
+    ax.plot([0, 100], [0, 100], linestyle="--", color=MUTED, lw=1.2, label=lang("calibration_perfect"))
+    ax.errorbar(
+        predicted, observed, yerr=[below, above], fmt="o", color=TREATED, ecolor=TREATED, elinewidth=1.2, capsize=3,
+        markersize=7, label=lang("calibration_observed"),
+    )  # fmt: skip
+    for x, y, n in zip(predicted, observed, clients):
+        ax.annotate(lang.num(n), (x, y), xytext=(7, -3), textcoords="offset points", fontsize=8.5, color=MUTED)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.xaxis.set_major_locator(MultipleLocator(10))
+    ax.yaxis.set_major_locator(MultipleLocator(10))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: lang.pct(v / 100, 0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: lang.pct(v / 100, 0)))
+    ax.set_xlabel(lang("calibration_axis_x", days=days, days_word=days_word))
+    ax.set_ylabel(lang("calibration_axis_y", days=days, days_word=days_word))
+    _top_legend(ax, ax.get_legend_handles_labels()[0])
+    total = clients.sum()
+    caption = lang(
+        "caption_calibration",
+        clients=lang.num(total),
+        clients_word=lang.word(total, "client"),
+        predicted=lang.pct(bins["predicted_sum"].sum() / total),
+        observed=lang.pct(booked.sum() / total),
+        days=days,
+        days_word=days_word,
     )
     return title, caption
 

@@ -45,6 +45,8 @@ CAMPAIGN_COUNTS = [
     "holdout_conversions",
 ]
 OUTCOME_COLUMNS = ["is_holdout", "is_exposed", "is_converted", "days_to_booking", "attribution_days"]
+# the return outlook's calibration (mart outlook_calibration), pooled by decile in SQL
+CALIBRATION_COLUMNS = ["probability_decile", "clients", "predicted_sum", "booked_clients"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class ReportData:
     outcomes: pd.DataFrame
     attribution_days: int
     exclusion_reasons: tuple[str, ...] = field(default_factory=lambda: rules.current().exclusion_reasons)
+    calibration: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CALIBRATION_COLUMNS))
+    horizon_days: int = field(default_factory=lambda: int(rules.value("outlook_horizon_days")))
 
 
 def load_report_data(wh: Warehouse, company_id: int | None, since: date | None) -> ReportData:
@@ -91,7 +95,30 @@ def load_report_data(wh: Warehouse, company_id: int | None, since: date | None) 
         # the window the messages were measured with; without any, the var `attribution_days` as it stands now
         attribution_days=int(window) if window is not None and pd.notna(window) else current.attribution_days,
         exclusion_reasons=current.exclusion_reasons,
+        calibration=calibration(wh, company_id, since),
     )
+
+
+def calibration(wh: Warehouse, company_id: int | None, since: date | None) -> pd.DataFrame:
+    """`outlook_calibration` pooled over the company (or all) and the as-of dates from `since` on: per decile of
+    the prediction, the clients, the sum of their predicted probabilities and how many booked (summed in SQL)."""
+    if not wh.table_exists("outlook_calibration"):
+        return pd.DataFrame(columns=CALIBRATION_COLUMNS)
+    conditions, params = [], []
+    if company_id is not None:
+        conditions.append("company_id = %s")
+        params.append(company_id)
+    if since is not None:
+        conditions.append("as_of_date >= %s")
+        params.append(since)
+    where = f" where {' and '.join(conditions)}" if conditions else ""
+    frame = wh.query_df(
+        "select probability_decile, sum(clients) as clients, sum(predicted_sum) as predicted_sum,"
+        f" sum(booked_clients) as booked_clients from outlook_calibration{where}"
+        " group by probability_decile order by probability_decile",
+        params,
+    )
+    return frame.astype(float).astype({"probability_decile": int}) if len(frame) else frame
 
 
 def _companies(wh: Warehouse, company_id: int | None) -> list[Company]:

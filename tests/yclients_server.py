@@ -7,7 +7,8 @@
         api.log                                       # every request: method, path, params, body, status, ...
 
 Endpoints (the paths and parameters of the official API description): `POST /auth`, `GET /company/{id}`,
-`GET /company/{id}/services`, `GET /company/{id}/service_categories`, `POST /company/{id}/clients/search`,
+`GET /company/{id}/services`, `GET /company/{id}/service_categories`, `GET /company/{id}/staff` (the masters
+the records name, `api.staff[(company_id, staff_id)]`, editable), `POST /company/{id}/clients/search`,
 `GET /clients/{id}` (the deprecated full client list) and `GET /records/{id}` with `page`, `count`,
 `start_date`/`end_date` (local date of the visit; of its creation when the visit has no usable datetime),
 `changed_after` (last change strictly later; a time without offset is read in the company's zone) and
@@ -39,6 +40,7 @@ from .loopback import BackgroundServer
 
 PREFIX = "/api/v1"
 ACCEPT_V2 = "application/vnd.yclients.v2+json"
+STAFF_NAMES = ("Анна", "Ольга", "Марина", "Ирина", "Светлана", "Дарья")
 COUNTRY_NAMES = {"RU": "Россия", "GB": "Великобритания", "DE": "Германия", "US": "США"}
 
 
@@ -120,6 +122,18 @@ class FakeYClients(BackgroundServer):
         self.records: dict[tuple[int, int], dict[str, Any]] = {}
         for record in data.records:  # older versions come first: the last one is the final version
             self.records[(record["company_id"], record["id"])] = json.loads(json.dumps(record))
+        self.staff = {  # every master a record names, working, in the API's shape (string ids and flags)
+            (r["company_id"], r["staff_id"]): {
+                "id": r["staff_id"],
+                "name": f"{STAFF_NAMES[r['staff_id'] % len(STAFF_NAMES)]} {r['staff_id']}",
+                "specialization": "мастер",
+                "fired": 0,
+                "hidden": 0,
+                "avatar": "",
+            }
+            for r in self.records.values()
+            if r.get("staff_id") is not None
+        }
         self.search_fields = {"id", "name", "phone", "email", "sms_not", "deleted"}  # what the search can return
         self.refuse_unknown_fields = False  # True: asking the search for other fields is a 400, else they are left out
         self.log: list[Logged] = []
@@ -236,6 +250,10 @@ class FakeYClients(BackgroundServer):
         ]
         return envelope(data, {"total_count": len(data)})
 
+    def _staff(self, company_id: int, params: dict[str, str], body: dict[str, Any]) -> bytes:
+        data = [dict(s, id=str(s["id"])) for (cid, _), s in sorted(self.staff.items()) if cid == company_id]
+        return envelope(data, {"total_count": len(data)})
+
     def _service_categories(self, company_id: int, params: dict[str, str], body: dict[str, Any]) -> bytes:
         titles = {s["category_id"]: s["category_title"] for s in self.services if s["company_id"] == company_id}
         data = [
@@ -302,6 +320,7 @@ _ROUTES = {
     ("GET", "/company/{id}"): "company",
     ("GET", "/company/{id}/services"): "services",
     ("GET", "/company/{id}/service_categories"): "service_categories",
+    ("GET", "/company/{id}/staff"): "staff",
     ("POST", "/company/{id}/clients/search"): "clients_search",
     ("GET", "/clients/{id}"): "clients_legacy",
     ("GET", "/records/{id}"): "records",

@@ -9,9 +9,16 @@ attempts as (
     select * from {{ ref('int_message_attempts') }}
 ),
 
+usual_staff as (
+    select * from {{ ref('int_client_usual_staff') }}
+),
+
 keyed as (
     select
         due.*,
+        usual_staff.usual_staff_id,
+        usual_staff.usual_staff_name,
+        usual_staff.usual_staff_booking_url,
         coalesce(attempts.last_attempt, 0) + 1 as attempt,
         cast(due.company_id as varchar) || ':' || cast(due.client_id as varchar) || ':'
             || cast(due.cycle_id as varchar) as assignment_key
@@ -20,6 +27,9 @@ keyed as (
         on attempts.company_id = due.company_id
         and attempts.client_id = due.client_id
         and attempts.cycle_id = due.cycle_id
+    left join usual_staff
+        on usual_staff.company_id = due.company_id
+        and usual_staff.client_id = due.client_id
 ),
 
 {%- set variants = var('message_variants') %}
@@ -70,8 +80,11 @@ final as (
         locale,
         timezone,
         country,
-        booking_url,
-        as_of_date
+        -- the usual master's own booking link when the company has a per-master pattern and the master still works there
+        coalesce(usual_staff_booking_url, booking_url) as booking_url,
+        as_of_date,
+        usual_staff_id,
+        usual_staff_name
     from assigned
 )
 

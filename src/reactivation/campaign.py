@@ -115,6 +115,7 @@ def _request(candidate: dict[str, Any]) -> MessageRequest:
         company_name=candidate["company_name"],
         days_since=int(candidate["days_since"]),
         booking_url=candidate["booking_url"],
+        master=name if isinstance(name := candidate.get("usual_staff_name"), str) else None,
     )
 
 

@@ -28,7 +28,7 @@ from reactivation.outbox import cancel_for_cards_of_batch
 from reactivation.privacy import CARD_KEYS, CLIENT_KEYS, mask_content, scrub_payload_sql
 from reactivation.warehouse import Warehouse
 
-ENTITY_FILES = ("companies", "services", "clients", "records")
+ENTITY_FILES = ("companies", "services", "staff", "clients", "records")
 DEFAULT_TIMEZONE = rules.current().default_timezone  # var `default_timezone`: a company without a zone
 # the SQL types of the raw columns a value must fit (warehouse.RUNNER_TABLES): ids are bigint, counts integer
 BIGINT = (-(2**63), 2**63 - 1)
@@ -268,6 +268,7 @@ def _company_row(obj: dict[str, Any]) -> dict[str, Any]:
         "locale": f.get("locale", _text),
         "country": f.get("country", _text),
         "booking_url": f.get("booking_url", _text),
+        "staff_booking_url": f.get("staff_booking_url", _text),
     }
 
 
@@ -280,6 +281,18 @@ def _service_row(obj: dict[str, Any]) -> dict[str, Any]:
         "category_id": f.get("category_id", _int),
         "category_title": f.get("category_title", _text),
         "cost": f.get("cost", _float),
+    }
+
+
+def _staff_row(obj: dict[str, Any]) -> dict[str, Any]:
+    """A master of the company (`GET /company/{id}/staff`); a garbled `fired` must not pass for "still working"."""
+    f = _Fields(obj, strict=True)
+    return {
+        "company_id": _id(obj, "company_id"),
+        "id": _id(obj, "id"),
+        "name": f.get("name", _text),
+        "specialization": f.get("specialization", _text),
+        "fired": f.get("fired", _bool),
     }
 
 
@@ -352,6 +365,7 @@ def _record_rows(obj: dict[str, Any], tz: ZoneInfo) -> tuple[dict[str, Any], lis
 _KEYS = {
     "companies": ("company_id",),
     "services": ("company_id", "id"),
+    "staff": ("company_id", "id"),
     "clients": ("company_id", "id"),
     "records": ("company_id", "id"),
 }
@@ -381,7 +395,7 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             frame[column] = frame[column].astype("Int64")
         elif column in _TIMES:
             frame[column] = pd.to_datetime(frame[column], utc=True)
-        elif column in ("deleted",):
+        elif column in ("deleted", "fired"):
             frame[column] = frame[column].astype("boolean")
         elif column in ("cost", "first_cost"):
             frame[column] = frame[column].astype("Float64")
@@ -469,10 +483,8 @@ def _load_entity(
                 tz = zones.get(_id(obj, "company_id"), _zone(None))
                 row, children = _record_rows(obj, tz)
             else:
-                row, children = (
-                    {"companies": _company_row, "services": _service_row, "clients": _client_row}[entity](obj),
-                    [],
-                )
+                flatten = {"companies": _company_row, "services": _service_row, "staff": _staff_row}
+                row, children = ({**flatten, "clients": _client_row}[entity](obj), [])
         except LineError as exc:
             report.rejects.append(Reject(file, line, str(exc), _payload(obj)))
             continue

@@ -56,6 +56,7 @@ CANDIDATE_COLUMNS = [
     "client_name", "phone", "service_id", "service_title", "interval_level", "days_since", "overdue_ratio", "tone",
     "company_name", "locale", "timezone", "country", "booking_url", "as_of_date",
     "last_visit_date",  # shown to a reviewer (review mode)
+    "usual_staff_name",  # the client's usual master, named by templates when known (NULL when fired or unknown)
     "predicted_segment",  # the return outlook's segment: kept with the row so results split by it
 ]  # fmt: skip
 
@@ -147,6 +148,8 @@ def template_params(candidate: dict[str, Any], first_name: str) -> str:
             "service_title": candidate.get("service_title") or "",
             "company_name": candidate["company_name"],
             "booking_url": candidate.get("booking_url"),
+            # the usual master's name; NULL (NaN in the frame) when there is none or they were fired
+            "master": master if isinstance(master := candidate.get("usual_staff_name"), str) and master else None,
         },
         ensure_ascii=False,
     )

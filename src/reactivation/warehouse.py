@@ -53,6 +53,7 @@ RUNNER_TABLES: dict[str, str] = {
         locale text,
         country text,
         booking_url text,
+        staff_booking_url text,
         payload {json},
         _batch_id bigint not null,
         _loaded_at timestamptz not null
@@ -64,6 +65,17 @@ RUNNER_TABLES: dict[str, str] = {
         category_id bigint,
         category_title text,
         cost double precision,
+        payload {json},
+        _batch_id bigint not null,
+        _loaded_at timestamptz not null,
+        primary key (company_id, id)
+    """,
+    "raw_yclients_staff": """
+        company_id bigint not null,
+        id bigint not null,
+        name text,
+        specialization text,
+        fired boolean,
         payload {json},
         _batch_id bigint not null,
         _loaded_at timestamptz not null,

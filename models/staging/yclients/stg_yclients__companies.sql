@@ -10,6 +10,7 @@ select
     lower(coalesce(nullif(trim(locale), ''), 'ru')) as locale,
     upper(coalesce(nullif(trim(country), ''), 'RU')) as country,
     nullif(trim(booking_url), '') as booking_url,
+    nullif(trim(staff_booking_url), '') as staff_booking_url,
     ---------- timestamps
     _loaded_at as loaded_at
 from {{ source('yclients', 'raw_yclients_companies') }} as source

@@ -84,6 +84,7 @@ def build_prompt(requests: Sequence[MessageRequest], max_chars: int) -> str:
             "business": r.company_name.strip(),
             "days_since_last_visit": r.days_since,
             "booking_url": (r.booking_url or "").strip() or None,
+            "master": (r.master or "").strip() or None,
             "max_chars": max_chars,
             "opt_out_sentence": OPT_OUT[r.language],
         }
@@ -100,6 +101,8 @@ def build_prompt(requests: Sequence[MessageRequest], max_chars: int) -> str:
             "- Follow the tone described in `tone_meaning`.",
             "- If `booking_url` is given, include it verbatim; otherwise invite the client to reply to this message"
             " to book.",
+            "- If `master` is given (the client's usual master), you may offer to book with them, naming them exactly"
+            " as given; otherwise name no master.",
             "- No invented discounts or prices, no promotions, dates or availability that are not in the data.",
             "- No placeholders, brackets, markdown or hashtags.",
             f"- At most `max_chars` ({max_chars}) characters in total, including the opt-out sentence.",

@@ -37,6 +37,7 @@ class MessageRequest:
     company_name: str
     days_since: int
     booking_url: str | None
+    master: str | None = None  # the client's usual master (message_candidates.usual_staff_name), when known
 
     def __post_init__(self) -> None:
         current = rules.current()

@@ -93,6 +93,7 @@ def _render(name: str, request: MessageRequest, *, with_service: bool, with_name
             business=request.company_name.strip(),
             days_since=request.days_since,
             booking_url=(request.booking_url or "").strip(),
+            master=(request.master or "").strip(),
         )
         .strip()
     )

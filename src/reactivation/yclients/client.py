@@ -148,6 +148,10 @@ class YClientsClient:
     def services(self, company_id: int) -> list[dict[str, Any]]:
         return self.request("GET", f"/company/{company_id}/services").data
 
+    def staff(self, company_id: int) -> list[dict[str, Any]]:
+        """GET /company/{id}/staff: the company's masters, fired ones included (`fired` 1)."""
+        return self.request("GET", f"/company/{company_id}/staff").data
+
     def service_categories(self, company_id: int) -> list[dict[str, Any]]:
         return self.request("GET", f"/company/{company_id}/service_categories").data
 

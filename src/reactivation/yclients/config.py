@@ -18,12 +18,17 @@ class YClientsConfigError(ValueError):
 
 @dataclass(frozen=True)
 class CompanyDefaults:
-    """Company fields YClients does not return (locale, booking link) or that a company wants to pin."""
+    """Company fields YClients does not return (locale, booking links) or that a company wants to pin.
+
+    `staff_booking_url` is a pattern for booking with one master, e.g.
+    `https://n123.yclients.com/company/{company_id}/record-type?o=m{staff_id}`.
+    """
 
     timezone: str | None = None
     locale: str | None = None
     country: str | None = None
     booking_url: str | None = None
+    staff_booking_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""API objects → the shapes `reactivation.ingest` loads (docs/rules.md, Inputs): companies, services, clients, records.
+"""API objects → the shapes `reactivation.ingest` loads (docs/rules.md, Inputs): companies, services, staff, clients,
+records.
 
 YClients returns ids and prices as strings ("79067", "1000.00"), the company's country as a name ("Россия"), no
 locale and no booking link; records already have that shape and pass through untouched.
@@ -66,6 +67,7 @@ def company_object(api: dict[str, Any], company_id: int, defaults: CompanyDefaul
         "locale": defaults.locale,
         "country": country_code(api.get("country")) or defaults.country,
         "booking_url": defaults.booking_url,
+        "staff_booking_url": defaults.staff_booking_url,
     }
 
 
@@ -91,6 +93,17 @@ def service_objects(
             }
         )
     return objects
+
+
+def staff_object(api: dict[str, Any], company_id: int) -> dict[str, Any]:
+    """A master of GET /company/{id}/staff: id, name, specialization and whether they were fired (0/1)."""
+    return {
+        "id": _number(api.get("id")),
+        "company_id": company_id,
+        "name": _text(api.get("name")),
+        "specialization": _text(api.get("specialization")),
+        "fired": _number(api.get("fired")),
+    }
 
 
 def client_object(api: dict[str, Any], company_id: int) -> dict[str, Any]:

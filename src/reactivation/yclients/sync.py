@@ -2,7 +2,8 @@
 
 Per company and run:
 
-- the company, its services (with category titles) and its clients are read in full and loaded as one batch;
+- the company, its services (with category titles), its staff and its clients are read in full and loaded as one
+  batch (a staff list YClients refuses or garbles is logged and skipped: the masters are only a nicety of the text);
 - first run (no `records` cursor, or `full`): the booking history from `since` (10 years back by default) to a
   year ahead is read in date chunks of `backfill_chunk_days`, page by page. Each page is its own ingest batch;
   the `records_backfill` cursor (end date of the last finished chunk) moves inside the batch of a chunk's last
@@ -43,7 +44,7 @@ from reactivation.ingest import DEFAULT_TIMEZONE, Reject, ingest, sources_from_o
 from reactivation.warehouse import Warehouse
 from reactivation.yclients.client import MalformedPage, Page, YClientsAuthError, YClientsClient, YClientsError
 from reactivation.yclients.config import YClientsConfigError, YClientsSettings
-from reactivation.yclients.mapping import client_object, company_object, record_object, service_objects
+from reactivation.yclients.mapping import client_object, company_object, record_object, service_objects, staff_object
 
 logger = logging.getLogger("reactivation.yclients")
 
@@ -78,6 +79,7 @@ class SyncReport:
     records: int = 0
     clients: int = 0
     services: int = 0
+    staff: int = 0
     deleted_clients: int = 0  # clients the complete client list no longer has, marked deleted in this run
     skipped_pages: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -179,16 +181,31 @@ def _sync_reference(
     the ids of the client list when it was read completely (None otherwise)."""
     company = company_object(client.company(company_id), company_id, client.settings.defaults_for(company_id))
     services = service_objects(client.services(company_id), client.service_categories(company_id), company_id)
+    staff = _staff(client, company_id, report)
     clients, rejects, complete = _clients(client, company_id, report)
     ingest(
         wh,
-        sources_from_objects(companies=[company], services=services, clients=clients),
+        sources_from_objects(companies=[company], services=services, staff=staff, clients=clients),
         f"yclients:{company_id}:reference",
         rejects,
     )
-    report.clients, report.services = len(clients), len(services)
+    report.clients, report.services, report.staff = len(clients), len(services), len(staff)
     listed = {c["id"] for c in clients} if complete else None
     return _zone(company["timezone"]), listed
+
+
+def _staff(client: YClientsClient, company_id: int, report: SyncReport) -> list[dict[str, Any]]:
+    """The company's masters; a list that cannot be read leaves the stored one as it is (a warning, not a failure:
+    without it messages only lose the master's name and link). A refused token still fails the company."""
+    try:
+        found = client.staff(company_id)
+    except YClientsAuthError:
+        raise
+    except YClientsError as exc:
+        report.warnings.append(f"staff list not read: {exc}")
+        logger.warning("YClients company %s: staff list not read: %s", company_id, exc)
+        return []
+    return [staff_object(s, company_id) for s in found if isinstance(s, dict)]
 
 
 def _zone(name: str | None) -> ZoneInfo:

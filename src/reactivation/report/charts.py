@@ -444,8 +444,8 @@ def calibration(fig: Figure, data: ReportData, lang: Lang) -> tuple[str, str]:
     )  # fmt: skip
     for x, y, n in zip(predicted, observed, clients):
         ax.annotate(lang.num(n), (x, y), xytext=(7, -3), textcoords="offset points", fontsize=8.5, color=MUTED)
-    ax.set_xlim(0, 100)
-    ax.set_ylim(0, 100)
+    ax.set_xlim(-1.5, 101.5)  # a little room: points at 0 % or 100 % stay whole
+    ax.set_ylim(-3, 103)
     ax.xaxis.set_major_locator(MultipleLocator(10))
     ax.yaxis.set_major_locator(MultipleLocator(10))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: lang.pct(v / 100, 0)))

@@ -42,7 +42,7 @@
     dependency on the staging records is declared here because the hook is where they are read. -#}
 {% macro per_record_incremental_config(key_columns=[], indexes=[]) -%}
     {{ config(
-        materialized='incremental',
+        materialized=keyed_incremental(),
         incremental_strategy='delete+insert',
         unique_key=['company_id', 'record_id'] + key_columns,
         on_schema_change='fail',
@@ -70,7 +70,7 @@
     dependency on the log is declared here because the hook and the incremental branch are where it is read. -#}
 {% macro per_visit_key_incremental_config(indexes=[]) -%}
     {{ config(
-        materialized='incremental',
+        materialized=keyed_incremental(),
         incremental_strategy='delete+insert',
         unique_key=['company_id', 'client_id', 'service_id'],
         on_schema_change='fail',
@@ -80,3 +80,11 @@
 -- depends_on: {{ ref('int_visit_key_changes') }}
 {%- endmacro %}
 
+
+{#- The materialization of the models kept up to date by deleting and re-inserting keys (delete+insert): `incremental`,
+    except on Spark, where parquet tables take no DELETE; there these models are rebuilt whole on every run (`table`),
+    so an incremental run equals a full refresh by construction. The append-only models (the key-change log, the
+    daily snapshots) stay incremental on every engine. -#}
+{% macro keyed_incremental() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}

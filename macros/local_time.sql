@@ -9,6 +9,11 @@
     timezone({{ timezone }}, {{ instant }})
 {%- endmacro %}
 
+{#- Spark's timestamps are instants shown in the session zone (UTC, set by the profile). -#}
+{% macro spark__local_timestamp(instant, timezone) -%}
+    from_utc_timestamp({{ instant }}, {{ timezone }})
+{%- endmacro %}
+
 {#- Local calendar date of an instant. -#}
 {% macro local_date(instant, timezone) -%}
     cast({{ local_timestamp(instant, timezone) }} as date)
@@ -21,6 +26,10 @@
 
 {% macro default__local_midnight(local_date_expression, timezone) -%}
     timezone({{ timezone }}, cast({{ local_date_expression }} as timestamp))
+{%- endmacro %}
+
+{% macro spark__local_midnight(local_date_expression, timezone) -%}
+    to_utc_timestamp(cast({{ local_date_expression }} as timestamp), {{ timezone }})
 {%- endmacro %}
 
 {#- The run's as-of date D: the date the runner wrote to the run context (`requested`, read from

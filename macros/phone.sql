@@ -1,14 +1,28 @@
 {#- Phone numbers as digits in international form: a Russian trunk prefix 8 becomes the country code 7. -#}
 {% macro normalise_phone(phone) -%}
     case
-        when length(regexp_replace({{ phone }}, '[^0-9]', '', 'g')) = 11
-         and left(regexp_replace({{ phone }}, '[^0-9]', '', 'g'), 1) = '8'
-            then '7' || substr(regexp_replace({{ phone }}, '[^0-9]', '', 'g'), 2)
-        else nullif(regexp_replace({{ phone }}, '[^0-9]', '', 'g'), '')
+        when length({{ digits_only(phone) }}) = 11
+         and left({{ digits_only(phone) }}, 1) = '8'
+            then '7' || substr({{ digits_only(phone) }}, 2)
+        else nullif({{ digits_only(phone) }}, '')
     end
 {%- endmacro %}
 
 {#- A normalised phone is usable when its digit count fits E.164 with a country code. -#}
 {% macro is_valid_phone(normalised_phone) -%}
     coalesce(length({{ normalised_phone }}) between {{ var('phone_min_digits') }} and {{ var('phone_max_digits') }}, false)
+{%- endmacro %}
+
+{#- Every character of `text_expression` that is not a digit removed. -#}
+{% macro digits_only(text_expression) -%}
+    {{ return(adapter.dispatch('digits_only', 'reactivation')(text_expression)) }}
+{%- endmacro %}
+
+{% macro default__digits_only(text_expression) -%}
+    regexp_replace({{ text_expression }}, '[^0-9]', '', 'g')
+{%- endmacro %}
+
+{#- Spark's regexp_replace replaces every match; its fourth argument is a position, not flags. -#}
+{% macro spark__digits_only(text_expression) -%}
+    regexp_replace({{ text_expression }}, '[^0-9]', '')
 {%- endmacro %}

@@ -8,6 +8,10 @@
     (('x' || substr(md5({{ text_expression }}), 1, 8))::bit(32)::bigint)
 {%- endmacro %}
 
+{% macro spark__stable_bucket(text_expression) -%}
+    cast(conv(substr(md5({{ text_expression }}), 1, 8), 16, 10) as bigint)
+{%- endmacro %}
+
 {% macro duckdb__stable_bucket(text_expression) -%}
     cast('0x' || substr(md5({{ text_expression }}), 1, 8) as bigint)
 {%- endmacro %}

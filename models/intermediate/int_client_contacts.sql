@@ -8,7 +8,7 @@
     A client left with neither card nor record is deleted by the pre-hook. -#}
 {{
     config(
-        materialized='incremental',
+        materialized=keyed_incremental(),
         incremental_strategy='delete+insert',
         unique_key=['company_id', 'client_id'],
         on_schema_change='fail',

@@ -9,7 +9,7 @@
     the post-hook. -#}
 {{
     config(
-        materialized='incremental',
+        materialized=keyed_incremental(),
         incremental_strategy='delete+insert',
         unique_key=['company_id', 'service_id'],
         on_schema_change='fail',

@@ -119,12 +119,20 @@ def run_dbt(
     with Warehouse.connect(settings) as wh:
         wh.ensure_tables()  # sources must exist before dbt reads them, even on a brand-new warehouse
         _write_run_context(wh, as_of)
+        if settings.target == "spark":  # the models' inputs, copied from PostgreSQL (reactivation.spark)
+            from reactivation import spark
+
+            spark.publish(wh)
     try:
         with _profile_env(settings):
             result = dbtRunner().invoke(argv)
     finally:  # a plain `dbt` run later must not inherit this run's date
         with Warehouse.connect(settings) as wh:
             _write_run_context(wh, None)
+            if settings.target == "spark":
+                from reactivation import spark
+
+                spark.publish(wh, raw=False)
     outcome = DbtOutcome(command=" ".join(args), success=bool(result.success), raw=result.result)
     for item in getattr(result.result, "results", None) or []:
         node = getattr(item, "node", None)
@@ -187,6 +195,11 @@ def _profile_env(settings: Settings) -> Iterator[None]:
         "PGDATABASE": settings.pg_database,
         "REACTIVATION_PG_SCHEMA": settings.pg_schema,
     }
+    if settings.target == "spark":
+        from reactivation.spark import warehouse_dir
+
+        values["REACTIVATION_SPARK_WAREHOUSE"] = str(warehouse_dir(settings))
+        values["REACTIVATION_SPARK_SCHEMA"] = settings.spark_schema
     if settings.pg_password:
         values["PGPASSWORD"] = settings.pg_password
     saved = {name: os.environ.get(name) for name in values}

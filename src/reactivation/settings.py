@@ -29,6 +29,11 @@ class Settings:
     pg_database: str = "postgres"
     pg_schema: str = "reactivation"
     project_dir: Path = PROJECT_DIR
+    # target 'spark': the models run in Spark (local mode through dbt-spark's session method, or a cluster); the
+    # operational state (raw landing tables, outbox, opt-outs, review) stays in PostgreSQL (`outbox_target`)
+    spark_warehouse: Path = Path("spark-warehouse")
+    spark_schema: str = "reactivation"
+    outbox_target: str = "postgres"
 
     def __post_init__(self) -> None:
         check_pg_schema(self.pg_schema)
@@ -36,8 +41,13 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         target = os.environ.get("REACTIVATION_TARGET", "duckdb").strip().lower()
-        if target not in ("duckdb", "postgres"):
-            raise ValueError(f"REACTIVATION_TARGET must be 'duckdb' or 'postgres', not {target!r}")
+        if target not in ("duckdb", "postgres", "spark"):
+            raise ValueError(f"REACTIVATION_TARGET must be 'duckdb', 'postgres' or 'spark', not {target!r}")
+        outbox_target = os.environ.get("REACTIVATION_OUTBOX_TARGET", "postgres").strip().lower()
+        if target == "spark" and outbox_target != "postgres":
+            raise ValueError(
+                f"REACTIVATION_OUTBOX_TARGET must be 'postgres' when the models run on Spark, not {outbox_target!r}"
+            )
         return cls(
             target=target,
             duckdb_path=Path(os.environ.get("REACTIVATION_DUCKDB_PATH", "reactivation.duckdb")),
@@ -47,11 +57,17 @@ class Settings:
             pg_password=os.environ.get("PGPASSWORD", ""),
             pg_database=os.environ.get("PGDATABASE", "postgres"),
             pg_schema=os.environ.get("REACTIVATION_PG_SCHEMA", "").strip() or cls.pg_schema,
+            spark_warehouse=Path(os.environ.get("REACTIVATION_SPARK_WAREHOUSE", "").strip() or "spark-warehouse"),
+            spark_schema=check_pg_schema(
+                os.environ.get("REACTIVATION_SPARK_SCHEMA", "").strip() or cls.spark_schema, "REACTIVATION_SPARK_SCHEMA"
+            ),
+            outbox_target=outbox_target,
         )
 
     @property
     def schema(self) -> str:
-        """Schema holding raw tables, models and runner tables alike."""
+        """Schema holding raw tables, models and runner tables alike (on Spark: the PostgreSQL schema of the runner's
+        tables; the models live in the Spark database `spark_schema`)."""
         return "main" if self.target == "duckdb" else self.pg_schema
 
     def pg_connection_args(self) -> dict[str, object]:
@@ -68,11 +84,16 @@ class Settings:
         """Where the warehouse lives, without secrets."""
         if self.target == "duckdb":
             return f"DuckDB file {self.duckdb_path}"
+        if self.target == "spark":
+            return (
+                f"Spark database {self.spark_schema} (warehouse {self.spark_warehouse}), operational state in "
+                f"PostgreSQL {self.pg_user}@{self.pg_host}:{self.pg_port}/{self.pg_database} schema {self.pg_schema}"
+            )
         return f"PostgreSQL {self.pg_user}@{self.pg_host}:{self.pg_port}/{self.pg_database} schema {self.pg_schema}"
 
 
-def check_pg_schema(name: str) -> str:
-    """`name` when it is a valid REACTIVATION_PG_SCHEMA, else ValueError naming the variable and the value only."""
+def check_pg_schema(name: str, variable: str = "REACTIVATION_PG_SCHEMA") -> str:
+    """`name` when it is a valid schema name, else ValueError naming the variable (`variable`) and the value only."""
     if not PG_SCHEMA_PATTERN.fullmatch(name):
         problem = "must match ^[a-z_][a-z0-9_]*$ (lower-case letters, digits and _, not starting with a digit)"
         if PG_SCHEMA_PATTERN.fullmatch(name.lower()):
@@ -83,7 +104,7 @@ def check_pg_schema(name: str) -> str:
         problem = "must not start with pg_ (PostgreSQL reserves those names)"
     else:
         return name
-    raise ValueError(f"REACTIVATION_PG_SCHEMA {problem}, not {name!r}")
+    raise ValueError(f"{variable} {problem}, not {name!r}")
 
 
 def company_settings(raw: str) -> dict[int, dict[str, object]]:

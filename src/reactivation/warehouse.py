@@ -251,6 +251,10 @@ class Warehouse:
         con.execute(sql.SQL("create schema if not exists {}").format(schema))
         con.execute(sql.SQL("set search_path to {}").format(schema))
         con.execute("set timezone to 'UTC'")
+        if settings.target == "spark":  # models in Spark, operational state here (reactivation.spark)
+            from reactivation.spark import SparkWarehouse
+
+            return SparkWarehouse(settings, con)
         return cls(settings, con)
 
     def close(self) -> None:

@@ -36,48 +36,17 @@ cooldown_messages as (
     where status in ('pending', 'sent', 'suppressed', 'awaiting_review', 'rejected')
 ),
 
-future_booking as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    inner join bookings_ahead
-        on bookings_ahead.company_id = candidates.company_id
-        and bookings_ahead.client_id = candidates.client_id
+{#- the reasons every campaign shares: macros/contact_exclusion.sql (int_rebook_exclusions applies them too) #}
+future_booking as ({{ contact_exclusion('future_booking') }}
 ),
 
-opted_out as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    left join contacts
-        on contacts.company_id = candidates.company_id
-        and contacts.client_id = candidates.client_id
-    where coalesce(contacts.has_sms_opt_out, false)
-        or exists (
-            select 1
-            from opt_outs
-            where opt_outs.company_id = candidates.company_id
-                and (
-                    opt_outs.client_id = candidates.client_id
-                    or (contacts.has_valid_phone and '+' || opt_outs.phone = contacts.phone)
-                )
-        )
+opted_out as ({{ contact_exclusion('opted_out') }}
 ),
 
-client_deleted as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    inner join contacts
-        on contacts.company_id = candidates.company_id
-        and contacts.client_id = candidates.client_id
-    where contacts.is_deleted
+client_deleted as ({{ contact_exclusion('client_deleted') }}
 ),
 
-invalid_phone as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    left join contacts
-        on contacts.company_id = candidates.company_id
-        and contacts.client_id = candidates.client_id
-    where not coalesce(contacts.has_valid_phone, false)
+invalid_phone as ({{ contact_exclusion('invalid_phone') }}
 ),
 
 cooldown as (

@@ -64,6 +64,7 @@ final as (
         messages.client_id,
         messages.cycle_id,
         messages.attempt,
+        messages.campaign,
         messages.status,
         messages.is_holdout,
         messages.tone,

@@ -1,5 +1,6 @@
-{#- One row per company, send week, tone, interval level, variant, predicted segment, channel and composer: treated messages, their
-    conversions and revenue, the holdout group's rate for the same company, week, tone, level, variant and segment, and
+{#- One row per company, send week, campaign, tone, interval level, variant, predicted segment, channel and composer: treated
+    messages, their conversions and revenue, the holdout group's rate for the same company, week, campaign (each draws its
+    own holdout), tone, level, variant and segment, and
     the absolute uplift with a 95 % interval (two-proportion normal approximation, unpooled standard error).
     Rates count only messages whose attribution window is complete as of the as-of date. `conversion_rate` is the
     intention-to-treat rate (every exposed treated row: sent, cancelled at send time, rejected or unreviewed in
@@ -18,6 +19,7 @@ treated as (
     select
         company_id,
         send_week,
+        campaign,
         tone,
         interval_level,
         variant,
@@ -35,13 +37,14 @@ treated as (
         avg(case when is_converted then days_to_booking end) as avg_days_to_booking
     from outcomes
     where not is_holdout
-    group by company_id, send_week, tone, interval_level, variant, outlook_segment, channel, composer
+    group by company_id, send_week, campaign, tone, interval_level, variant, outlook_segment, channel, composer
 ),
 
 holdout as (
     select
         company_id,
         send_week,
+        campaign,
         tone,
         interval_level,
         variant,
@@ -51,7 +54,7 @@ holdout as (
         sum(case when is_window_complete and is_converted then 1 else 0 end) as holdout_conversions
     from outcomes
     where is_holdout
-    group by company_id, send_week, tone, interval_level, variant, outlook_segment
+    group by company_id, send_week, campaign, tone, interval_level, variant, outlook_segment
 ),
 
 rates as (
@@ -67,6 +70,7 @@ rates as (
     left join holdout
         on holdout.company_id = treated.company_id
         and holdout.send_week = treated.send_week
+        and holdout.campaign = treated.campaign
         and holdout.tone = treated.tone
         and holdout.interval_level = treated.interval_level
         and holdout.variant = treated.variant
@@ -88,6 +92,7 @@ final as (
     select
         company_id,
         cast(send_week as date) as send_week,
+        campaign,
         tone,
         interval_level,
         variant,

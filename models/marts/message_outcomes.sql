@@ -16,6 +16,7 @@ final as (
         messages.client_id,
         messages.cycle_id,
         messages.attempt,
+        messages.campaign,
         messages.status,
         messages.is_holdout,
         case when messages.is_holdout then 'holdout' else 'treated' end as experiment_group,

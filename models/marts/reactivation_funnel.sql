@@ -1,5 +1,6 @@
 {#- One row per company and as-of date: active clients → due → excluded by reason → holdout → queued → sent →
-    failed → converted. The first steps come from the daily snapshots, the rest from the outbox and outcomes. -#}
+    failed → converted. The first steps come from the daily snapshots, the rest from the outbox and outcomes.
+    The message steps are the win-back's (the due clients' campaign); the rebook campaign's have `rebook_` columns. -#}
 with snapshots as (
     select * from {{ ref('int_due_snapshots') }}
 ),
@@ -7,6 +8,8 @@ with snapshots as (
 outcomes as (
     select * from {{ ref('message_outcomes') }}
 ),
+
+{%- set rebook_steps = ['holdout', 'queued', 'sent', 'cancelled', 'converted', 'holdout_converted'] %}
 
 outbox as (
     select
@@ -26,13 +29,38 @@ outbox as (
         sum(case when is_holdout and is_converted then 1 else 0 end) as holdout_converted,
         sum(case when not is_holdout then attended_revenue else 0 end) as revenue
     from outcomes
+    where campaign = 'win_back'
     group by company_id, as_of_date
+),
+
+rebook as (
+    select
+        company_id,
+        as_of_date,
+        sum(case when is_holdout then 1 else 0 end) as holdout,
+        sum(case when not is_holdout then 1 else 0 end) as queued,
+        sum(case when status = 'sent' then 1 else 0 end) as sent,
+        sum(case when status = 'cancelled' then 1 else 0 end) as cancelled,
+        sum(case when not is_holdout and is_converted then 1 else 0 end) as converted,
+        sum(case when is_holdout and is_converted then 1 else 0 end) as holdout_converted,
+        sum(case when not is_holdout then attended_revenue else 0 end) as revenue
+    from outcomes
+    where campaign = 'rebook'
+    group by company_id, as_of_date
+),
+
+days as (
+    select company_id, as_of_date from snapshots
+    union
+    select company_id, as_of_date from outbox
+    union
+    select company_id, as_of_date from rebook
 ),
 
 final as (
     select
-        coalesce(snapshots.company_id, outbox.company_id) as company_id,
-        coalesce(snapshots.as_of_date, outbox.as_of_date) as funnel_date,
+        days.company_id,
+        days.as_of_date as funnel_date,
         snapshots.active_clients,
         snapshots.due_before_exclusions,
         {%- for reason in var('exclusion_reasons') %}
@@ -51,11 +79,21 @@ final as (
         coalesce(outbox.review_expired, 0) as review_expired,
         coalesce(outbox.converted, 0) as converted,
         coalesce(outbox.holdout_converted, 0) as holdout_converted,
-        cast(coalesce(outbox.revenue, 0) as double precision) as revenue
-    from snapshots
-    full outer join outbox
-        on outbox.company_id = snapshots.company_id
-        and outbox.as_of_date = snapshots.as_of_date
+        cast(coalesce(outbox.revenue, 0) as double precision) as revenue,
+        {%- for step in rebook_steps %}
+        coalesce(rebook.{{ step }}, 0) as rebook_{{ step }},
+        {%- endfor %}
+        cast(coalesce(rebook.revenue, 0) as double precision) as rebook_revenue
+    from days
+    left join snapshots
+        on snapshots.company_id = days.company_id
+        and snapshots.as_of_date = days.as_of_date
+    left join outbox
+        on outbox.company_id = days.company_id
+        and outbox.as_of_date = days.as_of_date
+    left join rebook
+        on rebook.company_id = days.company_id
+        and rebook.as_of_date = days.as_of_date
 )
 
 select * from final

@@ -21,6 +21,7 @@ from reactivation.outbox import (
     AWAITING_REVIEW,
     PENDING,
     SUPPRESSED,
+    WIN_BACK,
     DeliveryReport,
     OutboxRow,
     SendPolicy,
@@ -86,6 +87,7 @@ class PlanReport:
         return {
             "queued": len(treated),
             "holdout": len(self.rows) - len(treated),
+            "by_campaign": dict(Counter(r.campaign for r in treated)),
             "by_tone": dict(Counter(r.tone for r in treated)),
             "by_variant": dict(Counter(r.variant for r in treated)),
             "by_composer": dict(Counter(r.composer for r in treated)),
@@ -174,6 +176,7 @@ def plan(wh: Warehouse, companies: list[int], settings: RunSettings, now: dateti
             country=candidate["country"],
             sms_segments=None if holdout else segments(message.text),
             predicted_segment=candidate.get("predicted_segment"),
+            campaign=candidate.get("campaign") or WIN_BACK,
         ))  # fmt: skip
     return report
 

@@ -8,7 +8,8 @@ Guarantees, each tested with crashes, reruns, overlapping runs and clocks set ex
   that lost a row to another run (its lease ran out) never sends it nor overwrites what the other run recorded;
 - right before the provider call, one conditional update marks the row in flight (`send_started_at`) only if,
   at that moment, the client is not opted out (reply, staff, YClients `sms_not`), the card is not deleted and the
-  client holds no booking from the as-of day on; otherwise the row is `cancelled` with the reason. The moment must
+  client holds no booking from the as-of day on, and no other message (any campaign) reached the client within
+  `min_days_between_messages` days; otherwise the row is `cancelled` with the reason. The moment must
   also lie inside the company's send window on an open day (not a closed weekday, not a public holiday):
   otherwise the row is rescheduled into the next open window with the same jitter rule, or `expired` once it is
   older than `expire_after` past its first scheduled time;
@@ -33,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from reactivation import rules
 from reactivation.channels import Channel, OutgoingMessage, mask_phone
 from reactivation.schedule import SendWindow, is_sendable, schedule_send
 from reactivation.warehouse import Warehouse
@@ -48,6 +50,9 @@ AWAITING_REVIEW, REJECTED, REVIEW_EXPIRED = "awaiting_review", "rejected", "revi
 WAITING = (PENDING, AWAITING_REVIEW)
 # why a message was cancelled at send time (kept in `cancel_reason`; the outcome marts read them)
 OPTED_OUT, CLIENT_DELETED, BOOKED = "opted_out", "client_deleted", "booked"
+FREQUENCY_CAP = "frequency_cap"  # another message reached the client within `min_days_between_messages` days
+# the campaigns that queue rows (dbt var `campaigns`); a row without one is a win-back message
+WIN_BACK, REBOOK = "win_back", "rebook"
 UNKNOWN_OUTCOME = "outcome unknown after an interrupted run; not re-sent to avoid a duplicate"
 # how a row is cancelled, wherever that happens (send time, opt-out, an ingested card): params status, reason, moment
 _CANCEL_SET = "status = %s, cancel_reason = %s, updated_at = %s, claimed_by = null"
@@ -58,6 +63,7 @@ CANDIDATE_COLUMNS = [
     "last_visit_date",  # shown to a reviewer (review mode)
     "usual_staff_name",  # the client's usual master, named by templates when known (NULL when fired or unknown)
     "predicted_segment",  # the return outlook's segment: kept with the row so results split by it
+    "campaign",  # win_back or rebook: kept with the row so outcomes split by it
 ]  # fmt: skip
 
 
@@ -93,6 +99,7 @@ class OutboxRow:
     first_scheduled_at: datetime | None = None  # set to scheduled_at when queued; expiry counts from it
     sms_segments: int | None = None  # SMS segments the text takes (messages/sms.py), set when queued
     predicted_segment: str | None = None  # the return outlook's segment when queued: campaign results split by it
+    campaign: str = WIN_BACK  # which campaign queued it (win_back | rebook): part of the key, outcomes split by it
 
 
 @dataclass
@@ -124,6 +131,8 @@ class SendPolicy:
 
     window: SendWindow = field(default_factory=SendWindow)
     expire_after: timedelta = timedelta(days=3)
+    # the cross-campaign frequency cap (dbt var `min_days_between_messages`), checked again when a row leaves
+    min_days_between_messages: int = field(default_factory=lambda: int(rules.value("min_days_between_messages")))
 
 
 def read_candidates(wh: Warehouse, company_ids: Iterable[int]) -> list[dict[str, Any]]:
@@ -266,7 +275,7 @@ def _outgoing(row: dict[str, Any]) -> OutgoingMessage:
 
 
 # Each blocker is a predicate over the outbox row `m`, read from the runner's own tables at the moment of sending
-# (never from the models, which may be a day old). `%(booked_from)s`: the start of the row's as-of day, local time.
+# (never from the models, which may be a day old); its `%s` parameters come from `_blocker_params`, in order.
 _BLOCKERS: dict[str, str] = {
     OPTED_OUT: """
         exists (
@@ -289,7 +298,22 @@ _BLOCKERS: dict[str, str] = {
             where r.company_id = m.company_id and r.client_id = m.client_id
                 and not coalesce(r.deleted, false) and r.visit_at >= %s
         )""",
+    # any campaign: another row to the client sent since the cut-off, or in flight right now (a concurrent run)
+    FREQUENCY_CAP: f"""
+        exists (
+            select 1 from reactivation_messages o
+            where o.company_id = m.company_id and o.client_id = m.client_id and o.message_key <> m.message_key
+                and ((o.status = '{SENT}' and o.sent_at >= %s) or (o.status = '{PENDING}' and o.send_started_at >= %s))
+        )""",
 }
+
+
+def _blocker_params(row: dict[str, Any], stamp: datetime, policy: SendPolicy) -> list[Any]:
+    """The blockers' parameters in `_BLOCKERS` order: BOOKED from the start of the row's as-of day (local time),
+    FREQUENCY_CAP from `min_days_between_messages` days before the moment of sending."""
+    cap_from = stamp - timedelta(days=policy.min_days_between_messages)
+    params = {BOOKED: [_booked_from(row)], FREQUENCY_CAP: [cap_from, cap_from]}
+    return [value for name in _BLOCKERS for value in params.get(name, [])]
 
 
 def _booked_from(row: dict[str, Any]) -> datetime:
@@ -304,7 +328,7 @@ def _booked_from(row: dict[str, Any]) -> datetime:
     return min(created, datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC))
 
 
-def _mark_in_flight(wh: Warehouse, row: dict[str, Any], run_id: str, stamp: datetime) -> bool:
+def _mark_in_flight(wh: Warehouse, row: dict[str, Any], run_id: str, stamp: datetime, policy: SendPolicy) -> bool:
     """The fence and the send-time checks in one statement: true when this run still owns the row and no blocker
     holds, and the row is now marked in flight."""
     blockers = " or ".join(f"({sql})" for sql in _BLOCKERS.values())
@@ -312,17 +336,17 @@ def _mark_in_flight(wh: Warehouse, row: dict[str, Any], run_id: str, stamp: date
         "update reactivation_messages as m set send_started_at = %s, claimed_at = %s"
         f" where m.message_key = %s and m.claimed_by = %s and m.status = %s and not ({blockers})"
         " returning m.message_key",
-        [stamp, stamp, row["message_key"], run_id, PENDING, _booked_from(row)],
+        [stamp, stamp, row["message_key"], run_id, PENDING, *_blocker_params(row, stamp, policy)],
     )
     return bool(marked)
 
 
-def _blocker(wh: Warehouse, row: dict[str, Any]) -> str | None:
+def _blocker(wh: Warehouse, row: dict[str, Any], stamp: datetime, policy: SendPolicy) -> str | None:
     """Which send-time check refuses the row (None: none does)."""
     checks = ", ".join(f"case when {sql} then 1 else 0 end as {name}" for name, sql in _BLOCKERS.items())
     found = wh.fetchone(
         f"select {checks} from reactivation_messages as m where m.message_key = %s",
-        [_booked_from(row), row["message_key"]],
+        [*_blocker_params(row, stamp, policy), row["message_key"]],
     )
     return next((name for name, hit in zip(_BLOCKERS, found or ()) if hit), None)
 
@@ -386,8 +410,8 @@ def _deliver_one(
     if _outside_window(wh, row, run_id, stamp, policy, report):
         return
     # marks the row as in flight: after a crash this tells "maybe sent" from "claimed but never tried"
-    if not _mark_in_flight(wh, row, run_id, stamp):
-        reason = _blocker(wh, row)
+    if not _mark_in_flight(wh, row, run_id, stamp, policy):
+        reason = _blocker(wh, row, stamp, policy)
         if reason is None:  # another run took it: not ours to send or record
             report.lost_claims += 1
             return

@@ -144,6 +144,7 @@ RUNNER_TABLES: dict[str, str] = {
         client_id bigint not null,
         cycle_id date not null,
         attempt integer not null,
+        campaign text not null default 'win_back',
         as_of_date date not null,
         service_id bigint,
         tone text,

@@ -9,6 +9,8 @@ select
     attempt,
     service_id,
     ---------- strings
+    -- rows queued before the rebook campaign existed were all win-back messages
+    coalesce(campaign, 'win_back') as campaign,
     status,
     cancel_reason,
     tone,

@@ -14,9 +14,10 @@ if TYPE_CHECKING:
 
 
 def exposed_messages(wh: Warehouse, as_of: date) -> list[dict[str, Any]]:
-    """The messages of the daily run as of `as_of` that reached their client (sent) or were held out on purpose."""
+    """The messages of the daily run as of `as_of` that reached their client (sent) or were held out on purpose, of
+    every campaign (win-back messages and rebook reminders)."""
     return wh.query_df(
-        "select message_key, company_id, client_id, is_holdout, service_id, phone,"
+        "select message_key, company_id, client_id, campaign, is_holdout, service_id, phone,"
         " coalesce(sent_at, created_at) as exposed_at from reactivation_messages"
         " where status in ('sent', 'suppressed') and as_of_date = %s",
         [as_of],
@@ -30,10 +31,13 @@ def simulate_bookings(
     seed: int = 42,
     treated_rate: float = 0.22,
     holdout_rate: float = 0.08,
+    rebook_rates: tuple[float, float] = (0.45, 0.30),
 ) -> list[dict[str, Any]]:
     """Demo only: clients answering the campaign. Each exposed message (sent, or held out) leads to a booking with
     the group's probability, created 6 h to 12 days after exposure (never after `until`), for the messaged
-    service, mostly attended. Gives the outcome marts and the report something true to show.
+    service, mostly attended. A rebook reminder (`campaign` = rebook) goes to a regular client a few days before
+    their usual time, who often books anyway: `rebook_rates` (treated, holdout) instead. Gives the outcome marts
+    and the report something true to show.
     """
     rng = random.Random(seed)
     zones = {c["company_id"]: ZoneInfo(c["timezone"]) for c in data.companies}
@@ -42,7 +46,8 @@ def simulate_bookings(
     bookings = []
     for message in sorted(messages, key=lambda m: m["message_key"]):
         exposed = message["exposed_at"]
-        if exposed is None or rng.random() >= (holdout_rate if message["is_holdout"] else treated_rate):
+        treated, holdout = rebook_rates if message.get("campaign") == "rebook" else (treated_rate, holdout_rate)
+        if exposed is None or rng.random() >= (holdout if message["is_holdout"] else treated):
             continue
         created = exposed + timedelta(hours=6 + rng.random() * 282)
         if created >= until:

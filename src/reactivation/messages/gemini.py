@@ -31,6 +31,9 @@ TONE_MEANINGS = {
     "gentle": "a friendly reminder that it is about time for their next visit",
     "offer": "we would love to see them again; suggest booking a slot that is convenient for them",
     "win_back": "we miss them; it has been a while since their last visit and we would love to have them back",
+    # the rebook campaign: sent a few days before the client's usual time, before they lapse
+    "rebook": "a short note that their usual time for this service is coming up in the next few days;"
+    " invite them to book it now, before the slots they like are taken",
 }
 LANGUAGE_NAMES = {"ru": "Russian", "en": "English"}
 TEMPERATURE = 0.7

@@ -13,6 +13,8 @@ from reactivation import rules
 TONES = rules.current().tones
 VARIANTS = rules.current().message_variants
 LOCALES = ("ru", "en")
+# The rebook campaign's one tone (message_candidates): a short "time to book" note, templates rebook_<variant>
+REBOOK_TONE = "rebook"
 DEFAULT_LOCALE = "ru"
 
 _Number = TypeVar("_Number", int, float)
@@ -26,7 +28,8 @@ def normalize_locale(locale: str | None) -> str:
 
 @dataclass(frozen=True)
 class MessageRequest:
-    """One due client to write to. Unknown tones or variants are rejected: they come from our own models."""
+    """One client to write to (a due client, or a rebook reminder with tone `rebook`). Unknown tones or variants
+    are rejected: they come from our own models."""
 
     message_key: str
     locale: str
@@ -41,8 +44,8 @@ class MessageRequest:
 
     def __post_init__(self) -> None:
         current = rules.current()
-        if self.tone not in current.tones:
-            raise ValueError(f"tone must be one of {current.tones} (var `tones`), not {self.tone!r}")
+        if self.tone not in (*current.tones, REBOOK_TONE):
+            raise ValueError(f"tone must be one of {current.tones} (var `tones`) or {REBOOK_TONE!r}, not {self.tone!r}")
         if self.variant not in current.message_variants:
             raise ValueError(
                 f"variant must be one of {current.message_variants} (var `message_variants`), not {self.variant!r}"

@@ -48,9 +48,16 @@ attempts as (
     select * from {{ ref('int_message_attempts') }}
 ),
 
+usual_staff as (
+    select * from {{ ref('int_client_usual_staff') }}
+),
+
 keyed as (
     select
         due.*,
+        usual_staff.usual_staff_id,
+        usual_staff.usual_staff_name,
+        usual_staff.usual_staff_booking_url,
         coalesce(attempts.last_attempt, 0) + 1 as attempt,
         cast(due.company_id as varchar) || ':' || cast(due.client_id as varchar) || ':'
             || cast(due.cycle_id as varchar) as cycle_key
@@ -59,6 +66,9 @@ keyed as (
         on attempts.company_id = due.company_id
         and attempts.client_id = due.client_id
         and attempts.cycle_id = due.cycle_id
+    left join usual_staff
+        on usual_staff.company_id = due.company_id
+        and usual_staff.client_id = due.client_id
 ),
 
 -- holdout and variant are drawn per campaign, each from its own hash input; the win-back keeps the input it always had

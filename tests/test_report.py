@@ -43,12 +43,14 @@ DDL = {
     "int_companies_as_of": """company_id bigint, company_name text, timezone text, locale text, country text,
         booking_url text, as_of_date date, as_of_at timestamptz""",
     "message_outcomes": """message_key text, company_id bigint, client_id bigint, cycle_id date, attempt integer,
-        status text, is_holdout boolean, experiment_group text, tone text, interval_level text, variant text,
+        campaign text, status text, is_holdout boolean, experiment_group text, tone text, interval_level text,
+        variant text,
         predicted_segment text, channel text, composer text, as_of_date date, exposed_at timestamptz,
         exposed_date date, is_exposed boolean,
         is_converted boolean, converting_record_id bigint, converting_booked_at timestamptz, days_to_booking integer,
         credited_bookings integer, attended_revenue double, attribution_days integer, is_window_complete boolean""",
-    "campaign_performance": """company_id bigint, send_week date, tone text, interval_level text, variant text,
+    "campaign_performance": """company_id bigint, send_week date, campaign text, tone text, interval_level text,
+        variant text,
         predicted_segment text, channel text, composer text, messages bigint, matured_messages bigint,
         conversions bigint,
         conversion_rate double, revenue double, revenue_per_message double, avg_days_to_booking double,
@@ -81,6 +83,8 @@ def make_outcomes() -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame.insert(0, "message_key", [f"{r.company_id}:{i}:{r.cycle_id}:1" for i, r in enumerate(frame.itertuples())])
     frame.insert(2, "client_id", range(1000, 1000 + len(frame)))
+    # the low segment stands in for the rebook campaign: a holdout row copies its treated twin's cell, campaign too
+    frame.insert(3, "campaign", np.where(frame["predicted_segment"] == "low", "rebook", "win_back"))
     return frame
 
 
@@ -156,7 +160,7 @@ def campaign_from(outcomes: pd.DataFrame) -> pd.DataFrame:
     exposed = outcomes[outcomes["is_exposed"]].copy()
     exposed["send_week"] = [d - timedelta(days=d.weekday()) for d in exposed["exposed_date"]]
     exposed["matured_conversion"] = exposed["is_window_complete"] & exposed["is_converted"]
-    cell = ["company_id", "send_week", "tone", "interval_level", "variant", "predicted_segment"]
+    cell = ["company_id", "send_week", "campaign", "tone", "interval_level", "variant", "predicted_segment"]
     treated = (
         exposed[~exposed["is_holdout"]]
         .groupby([*cell, "channel", "composer"])
@@ -393,6 +397,19 @@ def test_headline_matches_a_direct_computation(
         shown = f"{want['conversion_rate'] * 100:.1f}".replace(".", ",") + "\u00a0%"
         assert re.search(rf'data-metric="conversion_rate" data-value="[0-9.]+">{shown}<', html)
         assert f"{ru_pp(want['ci_low'])} … {ru_pp(want['ci_high'])}" in html
+
+
+@pytest.mark.parametrize("campaign", ["win_back", "rebook"])
+def test_each_campaign_is_compared_with_its_own_holdout(
+    campaign: str, outcomes: pd.DataFrame, ru_report: tuple[ReportResult, str]
+) -> None:
+    _, html = ru_report
+    want = expected(outcomes[outcomes["campaign"] == campaign], RU)
+    for key in ["messages_sent", "conversions", "conversion_rate", "holdout_rate", "uplift"]:
+        match = re.search(rf'data-campaign-metric="{campaign}:{key}" data-value="([^"]*)"', html)
+        assert match and float(match.group(1)) == pytest.approx(want[key], abs=1e-6), key
+    labels = {"win_back": "Возврат (после срока)", "rebook": "Напоминание записаться"}
+    assert "По кампаниям" in html and labels[campaign] in html
 
 
 def test_all_companies_pool_counts_and_list_each_company(

@@ -15,6 +15,7 @@ from reactivation import dbt, demo, quality, rules
 from reactivation.flows import serve
 from reactivation.ingest import ingest, sources_from_objects
 from reactivation.messages import MessageRequest
+from reactivation.messages.model import REBOOK_TONE
 from reactivation.report import build_report
 from reactivation.report.data import load_report_data
 from reactivation.report.i18n import GROUP_LABELS, LABELS
@@ -108,7 +109,8 @@ def test_every_exclusion_reason_tone_and_level_has_report_labels_in_both_languag
     current = rules.current()
     for lang in ("ru", "en"):
         assert [r for r in current.exclusion_reasons if f"reason_{r}" not in LABELS[lang]] == []
-        assert set(GROUP_LABELS[lang]["tone"]) == set(current.tones)
+        assert set(GROUP_LABELS[lang]["tone"]) == {*current.tones, REBOOK_TONE}  # + the rebook campaign's tone
+        assert set(GROUP_LABELS[lang]["campaign"]) == set(rules.value("campaigns"))
         assert set(GROUP_LABELS[lang]["interval_level"]) == set(current.interval_levels)
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from reactivation import rules
 from reactivation.messages.model import DEFAULT_LOCALE
 from reactivation.report.charts import Chart, render_charts
 from reactivation.report.data import Company, ReportData, load_report_data
@@ -82,6 +83,7 @@ def _render_html(data: ReportData, lang: Lang, charts: list[Chart], company_id: 
         verdict=verdict(overall, lang, data.attribution_days),
         matured_note=_matured_note(overall, lang, data.attribution_days),
         companies=_company_rows(data, lang) if company_id is None else [],
+        campaigns=_campaign_rows(data, lang),
         charts=[
             {"name": c.name, "title": c.title, "caption": c.caption, "b64": base64.b64encode(c.png).decode("ascii")}
             for c in charts
@@ -162,6 +164,14 @@ def _company_rows(data: ReportData, lang: Lang) -> list[tuple[str, list[Metric]]
         (company.name, headline(by_company.get(str(company.company_id), Comparison()), lang))
         for company in data.companies
     ]
+
+
+def _campaign_rows(data: ReportData, lang: Lang) -> list[tuple[str, str, list[Metric]]]:
+    """The headline per campaign (win-back, rebook), each against its own holdout, in the var `campaigns` order."""
+    by_campaign = pooled_by(data.campaign, "campaign")
+    known = [str(c) for c in rules.value("campaigns")]
+    order = [c for c in known if c in by_campaign] + sorted(c for c in by_campaign if c not in known)
+    return [(c, lang.group("campaign", c), headline(by_campaign[c], lang)) for c in order]
 
 
 def _period(data: ReportData, lang: Lang, since: date | None) -> str:

@@ -60,7 +60,7 @@ STYLE = {
     "text.color": INK,
 }
 DIMENSION_ORDER = {
-    "tone": ["gentle", "offer", "win_back"],
+    "tone": ["gentle", "offer", "win_back", "rebook"],  # rebook: the rebook campaign's one tone
     "interval_level": ["personal", "service", "industry", "fallback"],
     "variant": ["a", "b"],
 }

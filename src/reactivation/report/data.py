@@ -81,7 +81,8 @@ def load_report_data(wh: Warehouse, company_id: int | None, since: date | None) 
     funnel_columns = ["company_id", "funnel_date", *snapshots, *MESSAGE_COUNTS]
     funnel = _select(wh, "reactivation_funnel", funnel_columns, "funnel_date", company_id, since)
     campaign_columns = [
-        "company_id", "send_week", "tone", "interval_level", "variant", "predicted_segment", *CAMPAIGN_COUNTS
+        "company_id", "send_week", "campaign", "tone", "interval_level", "variant", "predicted_segment",
+        *CAMPAIGN_COUNTS,
     ]  # fmt: skip
     campaign = _select(wh, "campaign_performance", campaign_columns, "send_week", company_id, since)
     outcome_columns = ["company_id", "exposed_date", *OUTCOME_COLUMNS]

@@ -87,7 +87,7 @@ class Lang:
         return f"{day:%d.%m}" if self.code == "ru" else f"{day.day} {MONTHS_EN[day.month - 1]}"
 
     def group(self, dimension: str, value: str) -> str:
-        """Owner-facing name of a tone, interval level or variant."""
+        """Owner-facing name of a campaign, tone, interval level or variant."""
         if dimension == "variant":
             return self("variant_label", value=value.upper())
         return GROUP_LABELS[self.code][dimension].get(value, value)

@@ -13,8 +13,9 @@ from reactivation import rules
 Z = rules.current().confidence_z  # `confidence_z`: the two-sided normal quantile of the uplift intervals (95 %)
 MIN_SAMPLE = rules.current().min_sample_per_group  # fewer matured messages in either group is too few to judge
 
-# The mart keys the holdout group by these columns and repeats it on every channel × composer row of the cell.
-HOLDOUT_CELL = ["company_id", "send_week", "tone", "interval_level", "variant", "predicted_segment"]
+# The mart keys the holdout group by these columns (each campaign has its own) and repeats it on every channel ×
+# composer row of the cell.
+HOLDOUT_CELL = ["company_id", "send_week", "campaign", "tone", "interval_level", "variant", "predicted_segment"]
 TREATED_COUNTS = ["messages", "matured_messages", "conversions", "revenue"]
 HOLDOUT_COUNTS = ["holdout_matured", "holdout_conversions"]
 
@@ -70,7 +71,7 @@ def wilson(successes: int, trials: int) -> tuple[float, float] | None:
 
 
 def pooled_by(campaign: pd.DataFrame, by: str) -> dict[str, Comparison]:
-    """Counts summed per value of `by` (tone, level, variant or company); each holdout cell is counted once."""
+    """Counts summed per value of `by` (campaign, tone, level, variant or company); each holdout cell counted once."""
     if campaign.empty:
         return {}
     treated = campaign.groupby(by)[TREATED_COUNTS].sum()

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-ENGINES = ("duckdb", "postgres")
+ENGINES = ("duckdb", "postgres", "spark")
 SIZES = ("100k", "1m", "10m")
 MESSAGES = "-"  # engine and size of the message rows, which involve no warehouse
 NOT_RUN = "not run"

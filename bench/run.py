@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--sizes", default="100k,1m", help="appointment-service rows, e.g. 100k,1m,10m (default 100k,1m)"
     )
-    parser.add_argument("--engines", default="duckdb,postgres", help="duckdb and/or postgres")
+    parser.add_argument("--engines", default="duckdb,postgres", help="duckdb, postgres and/or spark")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent, help="folder for RESULTS.md and the CSVs")
     parser.add_argument("--as-of", type=date.fromisoformat, default=AS_OF, help="as-of date of every refresh")
     parser.add_argument("--seed", type=int, default=42)
@@ -144,8 +144,11 @@ def bench_warehouse(run: Run, engine: str, size: str) -> None:
         )
         dbt(f"incremental {share_label(share)}", ["run"])
     check_incremental(run, engine, size, settings, dbt)
-    floor = steps.in_child(steps.floor_step, settings, args.as_of)
-    run.add(engine, size, FLOOR, floor, compared(run, floor, f"{FLOOR} {engine} {size}"))
+    if engine == "spark":  # the floor is written in DuckDB's and PostgreSQL's SQL
+        run.add(engine, size, FLOOR, {}, "not run: the floor query has no Spark SQL version yet")
+    else:
+        floor = steps.in_child(steps.floor_step, settings, args.as_of)
+        run.add(engine, size, FLOOR, floor, compared(run, floor, f"{FLOOR} {engine} {size}"))
     pandas = steps.in_child(steps.pandas_step, settings, args.as_of)
     notes = f"reading {pandas['read_seconds']:.2f} s; " + compared(run, pandas, f"{PANDAS} {engine} {size}")
     run.add(engine, size, PANDAS, pandas, notes)
@@ -155,17 +158,24 @@ def bench_warehouse(run: Run, engine: str, size: str) -> None:
 
 def check_incremental(run: Run, engine: str, size: str, settings: Settings, dbt: Any) -> None:
     """Snapshot the incremental result, refresh fully, and require the same rows."""
-    with Warehouse.connect(settings) as wh:
-        for table in CHECKED_TABLES:
-            wh.execute(f"drop table if exists bench_snapshot_{table}")
-            wh.execute(f"create table bench_snapshot_{table} as select * from {table}")
-    dbt(f"{FULL} (after batches)", ["run", "--full-refresh"])
-    start = perf_counter()
-    with Warehouse.connect(settings) as wh:
-        diffs = {table: steps.table_diff(wh, f"bench_snapshot_{table}", table) for table in CHECKED_TABLES}
-        for table in CHECKED_TABLES:
-            wh.execute(f"drop table bench_snapshot_{table}")
-    seconds = perf_counter() - start
+    if settings.target == "spark":  # Spark's catalog takes one process at a time: each step in its own child
+        steps.in_child(steps.spark_snapshot, settings, CHECKED_TABLES)
+        dbt(f"{FULL} (after batches)", ["run", "--full-refresh"])
+        start = perf_counter()
+        diffs = steps.in_child(steps.spark_snapshot_diffs, settings, CHECKED_TABLES)["diffs"]
+        seconds = perf_counter() - start
+    else:
+        with Warehouse.connect(settings) as wh:
+            for table in CHECKED_TABLES:
+                wh.execute(f"drop table if exists bench_snapshot_{table}")
+                wh.execute(f"create table bench_snapshot_{table} as select * from {table}")
+        dbt(f"{FULL} (after batches)", ["run", "--full-refresh"])
+        start = perf_counter()
+        with Warehouse.connect(settings) as wh:
+            diffs = {table: steps.table_diff(wh, f"bench_snapshot_{table}", table) for table in CHECKED_TABLES}
+            for table in CHECKED_TABLES:
+                wh.execute(f"drop table bench_snapshot_{table}")
+        seconds = perf_counter() - start
     notes = "; ".join(
         f"{table}: {compared(run, diff, f'incremental = full, {table}, {engine} {size}')}"
         for table, diff in diffs.items()
@@ -198,6 +208,8 @@ def dbt_notes(result: steps.Result, top: int = 3) -> str:
 def load_notes(engine: str) -> str:
     if engine == "duckdb":
         return "insert ... select from registered frames"
+    if engine == "spark":
+        return "COPY into PostgreSQL's landing tables; each dbt step publishes them into Spark first (in its time)"
     return "COPY FROM STDIN (CSV rendered by DuckDB, 8 MiB chunks) + ANALYZE"
 
 
@@ -216,6 +228,10 @@ def warehouse_settings(engine: str, size: str, work: Path) -> Settings:
     base = Settings.from_env()
     if engine == "duckdb":
         return replace(base, target="duckdb", duckdb_path=work / f"bench_{size}.duckdb")
+    if engine == "spark":  # the Spark database bench_spark_<size>; landing in the PostgreSQL schema of that name
+        name = f"bench_spark_{size.replace('.', '_')}"
+        folder = work / "spark-warehouse"
+        return replace(base, target="spark", pg_schema=name, spark_schema=name, spark_warehouse=folder)
     return replace(base, target="postgres", pg_schema=f"bench_{size.replace('.', '_')}")
 
 
@@ -225,7 +241,9 @@ def reset(settings: Settings, recreate: bool = True) -> None:
         for path in (settings.duckdb_path, settings.duckdb_path.with_name(settings.duckdb_path.name + ".wal")):
             path.unlink(missing_ok=True)
         return
-    with Warehouse.connect(settings) as wh:
+    if settings.target == "spark":
+        steps.in_child(steps.spark_reset, settings)
+    with Warehouse.connect(replace(settings, target="postgres")) as wh:
         wh.execute(f'drop schema if exists "{settings.pg_schema}" cascade')
         if recreate:
             wh.execute(f'create schema "{settings.pg_schema}"')
@@ -246,7 +264,12 @@ def machine(engines: list[str]) -> dict[str, str]:
         "dbt": ", ".join(f"{p} {version(p)}" for p in ("dbt-core", "dbt-duckdb", "dbt-postgres")),
         "pandas / numpy": f"{version('pandas')} / {version('numpy')}",
     }
-    if "postgres" in engines:
+    if "spark" in engines:
+        info["Spark"] = (
+            f"pyspark {version('pyspark')}, dbt-spark {version('dbt-spark')}, local[2] in the runner's process "
+            "(reactivation.spark.spark_conf); peak memory of a Spark step is the Python process's plus the JVM's"
+        )
+    if "postgres" in engines or "spark" in engines:
         settings = _postgres_settings(Settings.from_env())
         info["PostgreSQL"] = (
             f"{settings['server_version']} on 127.0.0.1 (shared_buffers {settings['shared_buffers']}, "

@@ -44,8 +44,24 @@ def in_child(step: Callable[..., Result], *args: Any) -> Result:
 
 def _measured(step: Callable[..., Result], *args: Any) -> Result:
     result = step(*args)
-    result["peak_mib"] = peak_mib()
+    result["peak_mib"] = peak_mib() + _jvm_peak_mib()
     return result
+
+
+def _jvm_peak_mib() -> float:
+    """The peak resident memory of this process's Spark JVM (a child process `ru_maxrss` does not count), or 0."""
+    if "pyspark" not in sys.modules:
+        return 0.0
+    from pyspark import SparkContext
+
+    gateway = getattr(SparkContext, "_gateway", None)
+    process = getattr(gateway, "proc", None)
+    if process is None:
+        return 0.0
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def peak_mib() -> float:
@@ -197,6 +213,49 @@ def table_diff(wh: Warehouse, left: str, right: str, columns: list[str] | None =
         "only_here": missing(left, right),
         "only_expected": missing(right, left),
     }
+
+
+def spark_reset(settings: Settings) -> Result:
+    from reactivation import spark
+
+    spark.drop_database(settings)
+    return {}
+
+
+def spark_snapshot(settings: Settings, tables: tuple[str, ...]) -> Result:
+    """Copies of `tables` in the Spark database (the incremental result, before the full refresh)."""
+    from reactivation import spark
+
+    session = spark.session(settings)
+    for table in tables:
+        session.sql(f"drop table if exists {settings.spark_schema}.bench_snapshot_{table}")
+        session.sql(
+            f"create table {settings.spark_schema}.bench_snapshot_{table} using parquet"
+            f" as select * from {settings.spark_schema}.{table}"
+        )
+    return {}
+
+
+def spark_snapshot_diffs(settings: Settings, tables: tuple[str, ...]) -> Result:
+    """`table_diff` of each snapshot against the fully refreshed table, in Spark SQL; the snapshots are dropped."""
+    from reactivation import spark
+
+    session, db = spark.session(settings), settings.spark_schema
+
+    def count(sql: str) -> int:
+        return int(session.sql(sql).collect()[0][0])
+
+    diffs = {}
+    for table in tables:
+        left, right = f"{db}.bench_snapshot_{table}", f"{db}.{table}"
+        diffs[table] = {
+            "rows": count(f"select count(*) from {left}"),
+            "expected_rows": count(f"select count(*) from {right}"),
+            "only_here": count(f"select count(*) from (select * from {left} except all select * from {right})"),
+            "only_expected": count(f"select count(*) from (select * from {right} except all select * from {left})"),
+        }
+        session.sql(f"drop table {left}")
+    return {"diffs": diffs}
 
 
 def frame_diff(frame: pd.DataFrame, expected: pd.DataFrame) -> Result:

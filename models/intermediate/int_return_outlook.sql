@@ -164,6 +164,7 @@ rate_posterior as (
         rate_prior_shape + regularity_shape * valid_interval_count as rate_shape,
         rate_prior_shape * prior_mean_days / regularity_shape + interval_sum_days as rate_scale_days
     from shaped
+    {{ evaluate_once() }}
 ),
 
 survival as (
@@ -176,6 +177,7 @@ survival as (
             'days_since', 'days_since + ' ~ var('outlook_horizon_days')
         ) }} as p_no_return_in_horizon
     from rate_posterior
+    {{ evaluate_once() }}
 ),
 
 activity as (
@@ -189,6 +191,7 @@ activity as (
             'regularity_shape', 'rate_shape', 'rate_scale_days', 'dropout_rate_per_day'
         ) }} as dropout_probability
     from survival
+    {{ evaluate_once() }}
 ),
 
 final as (

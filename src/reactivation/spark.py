@@ -20,7 +20,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -352,25 +352,42 @@ class SparkWarehouse(Warehouse):
 
     def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         if self._in_spark(sql):
-            return [tuple(row) for row in self._spark_sql(sql, params).collect()]
+            frame = self._spark_sql(sql, params)
+            return _rows(frame, frame.collect())
         return super().fetchall(sql, params)
 
     def fetchone(self, sql: str, params: Sequence[Any] | None = None) -> tuple | None:
         if self._in_spark(sql):
-            rows = self._spark_sql(sql, params).take(1)
-            return tuple(rows[0]) if rows else None
+            frame = self._spark_sql(sql, params)
+            rows = _rows(frame, frame.take(1))
+            return rows[0] if rows else None
         return super().fetchone(sql, params)
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         if self._in_spark(sql):
             frame = self._spark_sql(sql, params)
-            return pd.DataFrame([tuple(row) for row in frame.collect()], columns=frame.columns)
+            return pd.DataFrame(_rows(frame, frame.collect()), columns=frame.columns)
         return super().query_df(sql, params)
 
     def table_exists(self, name: str) -> bool:
         if name in model_names(self.settings.project_dir):
             return bool(self.spark.catalog.tableExists(f"{self.settings.spark_schema}.{name}"))
         return super().table_exists(name)
+
+
+def _rows(frame: Any, rows: list[Any]) -> list[tuple]:
+    """Rows as tuples, instants as aware UTC datetimes like PostgreSQL's (pyspark gives naive local times)."""
+    from pyspark.sql.types import TimestampType
+
+    instants = [i for i, f in enumerate(frame.schema.fields) if isinstance(f.dataType, TimestampType)]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in instants:
+            if values[i] is not None:
+                values[i] = datetime.fromtimestamp(values[i].timestamp(), UTC)
+        out.append(tuple(values))
+    return out
 
 
 def _spark_value(value: Any) -> Any:

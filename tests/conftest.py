@@ -18,6 +18,8 @@ from reactivation import dbt
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
 
+pytest_plugins = ["tests.spark_fixtures"]  # the spark target's fixtures (tests/test_spark.py)
+
 ENGINES = ["duckdb", "postgres"]
 AS_OF = date(2026, 11, 25)
 SEEDS = sorted(path.stem for path in (Path(__file__).resolve().parents[1] / "seeds").glob("*.csv"))

@@ -6,6 +6,8 @@ PostgreSQL tests never skip: when the server is unreachable they fail with the r
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -25,18 +27,36 @@ AS_OF = date(2026, 11, 25)
 SEEDS = sorted(path.stem for path in (Path(__file__).resolve().parents[1] / "seeds").glob("*.csv"))
 
 
-def make_settings(engine: str, tmp_path: Path) -> Settings:
-    """Settings for a fresh, private warehouse: a new DuckDB file or a new PostgreSQL schema."""
+# One folder and one schema prefix per test process. A test's warehouse reuses the same DuckDB path or PostgreSQL
+# schema name as the previous test's (emptied first): dbt hashes the connection settings into its parsed manifest,
+# so a new path or schema for every test would cost a full re-parse of the project (~5 s) on every invocation.
+_RUN = {"folder": Path(tempfile.gettempdir()), "prefix": "test"}
+
+
+def make_settings(engine: str, slot: str = "main") -> Settings:
+    """Settings for an empty, private warehouse: this process's DuckDB file or PostgreSQL schema named `slot`.
+
+    Whatever a previous test left there is dropped first; a test needing two warehouses at once names a second slot.
+    """
     base = Settings.from_env()
     if engine == "duckdb":
-        return replace(base, target="duckdb", duckdb_path=tmp_path / "warehouse.duckdb")
-    return replace(base, target="postgres", pg_schema=f"test_{uuid.uuid4().hex[:12]}")
+        folder = _RUN["folder"] / slot
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        settings = replace(base, target="duckdb", duckdb_path=folder / "warehouse.duckdb")
+    else:
+        settings = replace(base, target="postgres", pg_schema=f"{_RUN['prefix']}_{slot}")
+    drop(settings)
+    return settings
 
 
 def drop(settings: Settings) -> None:
     if settings.target == "postgres":
         with Warehouse.connect(settings) as wh:
             wh.execute(f'drop schema if exists "{settings.pg_schema}" cascade')
+    else:
+        for path in settings.duckdb_path.parent.glob(settings.duckdb_path.name + "*"):  # the file and its WAL
+            path.unlink()
 
 
 @pytest.fixture(params=ENGINES)
@@ -45,9 +65,9 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(engine: str, tmp_path: Path) -> Iterator[Settings]:
+def settings(engine: str) -> Iterator[Settings]:
     """A private, empty warehouse on the engine under test."""
-    s = make_settings(engine, tmp_path)
+    s = make_settings(engine)
     yield s
     drop(s)
 
@@ -74,10 +94,18 @@ def run_models(settings: Settings, as_of: date = AS_OF, full_refresh: bool = Fal
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    # dbt's artifacts per xdist worker (and, in dbt.target_path, per engine): partial parsing then survives from
-    # one invocation to the next instead of every test re-parsing the project
+    # dbt's artifacts (per engine, see dbt.target_path) and the warehouses live in a folder of this process: partial
+    # parsing survives from one invocation to the next, and two sessions at once (or two xdist workers) never share
+    # a manifest, a DuckDB file or a schema name
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    os.environ[dbt.TARGET_ROOT_ENV] = str(config.rootpath / "target" / f"pytest-{worker}")
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
+    _RUN["folder"] = Path(tempfile.mkdtemp(prefix=f"reactivation-tests-{worker}-"))
+    _RUN["prefix"] = f"test_{run}_{worker}"
+    os.environ[dbt.TARGET_ROOT_ENV] = str(_RUN["folder"] / "dbt")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_RUN["folder"], ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -169,13 +169,9 @@ def raw_rows(wh: Warehouse, table: str) -> pd.DataFrame:
     return frame.drop(columns=["finished_at", "_loaded_at"], errors="ignore")  # wall clock: not part of the result
 
 
-def test_set_based_retention_leaves_every_raw_table_as_the_row_by_row_reference_did(
-    engine: str, tmp_path: Path
-) -> None:
+def test_set_based_retention_leaves_every_raw_table_as_the_row_by_row_reference_did(engine: str) -> None:
     data = demo_data()
-    ours, theirs = make_settings(engine, tmp_path / "ours"), make_settings(engine, tmp_path / "reference")
-    (tmp_path / "ours").mkdir()
-    (tmp_path / "reference").mkdir()
+    ours, theirs = make_settings(engine, "ours"), make_settings(engine, "reference")
     try:
         with Warehouse.connect(ours) as wh, Warehouse.connect(theirs) as ref:
             for target in (wh, ref):

@@ -84,10 +84,9 @@ def due_rows(settings: Settings) -> list[tuple]:
 
 
 @pytest.fixture
-def baseline(engine: str, tmp_path: Path) -> Iterator[Settings]:
+def baseline(engine: str) -> Iterator[Settings]:
     """A second private warehouse holding the same data without the held companies."""
-    s = make_settings(engine, tmp_path / "baseline")
-    s.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    s = make_settings(engine, "baseline")
     yield s
     drop(s)
 

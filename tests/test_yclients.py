@@ -124,9 +124,8 @@ def sync_into(
     return {r.company_id: r for r in reports}
 
 
-def other_warehouse(settings: Settings, tmp_path: Path, name: str) -> Settings:
-    (tmp_path / name).mkdir()
-    return make_settings(settings.target, tmp_path / name)
+def other_warehouse(settings: Settings, name: str) -> Settings:
+    return make_settings(settings.target, name)
 
 
 def frame(settings: Settings, table: str, columns: str = "*") -> pd.DataFrame:
@@ -151,7 +150,7 @@ def test_a_full_sync_builds_the_same_due_clients_as_ingesting_the_same_objects(
 ) -> None:
     reports = sync_into(settings, api, clock, data)
     assert all(r.mode == "backfill" and not r.skipped_pages and not r.error for r in reports.values())
-    direct = other_warehouse(settings, tmp_path, "direct")
+    direct = other_warehouse(settings, "direct")
     try:
         with Warehouse.connect(direct) as wh:
             objects = sources_from_objects(
@@ -173,7 +172,7 @@ def test_a_full_sync_builds_the_same_due_clients_as_ingesting_the_same_objects(
 def test_a_sync_killed_half_way_resumes_to_the_same_raw_tables(
     settings: Settings, tmp_path: Path, data: demo.DemoData, api: FakeYClients, clock: FakeClock
 ) -> None:
-    whole = other_warehouse(settings, tmp_path, "whole")
+    whole = other_warehouse(settings, "whole")
     try:
         sync_into(whole, api, clock, data, page_size=50)
         expected = {table: frame(whole, table, columns) for table, columns in RAW_TABLES.items()}

@@ -127,6 +127,7 @@ def run_dbt(
         with _profile_env(settings):
             result = dbtRunner().invoke(argv)
     finally:  # a plain `dbt` run later must not inherit this run's date
+        _release_duckdb_file(settings)
         with Warehouse.connect(settings) as wh:
             _write_run_context(wh, None)
             if settings.target == "spark":
@@ -148,6 +149,23 @@ def run_dbt(
     if raise_on_failure and not outcome.success:
         raise DbtFailure(_describe_failure(outcome, result.exception))
     return outcome
+
+
+def _release_duckdb_file(settings: Settings) -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an invocation.
+
+    dbt-duckdb caches one open database per process for as long as the connection settings stay the same. Kept
+    open, it holds DuckDB's file lock (another process, say the review page or a CLI call, cannot write) and it
+    keeps reading a file that was replaced on disk under the same path.
+    """
+    if settings.target != "duckdb":
+        return
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV  # noqa: SLF001 - the adapter exposes no public close
+    DuckDBConnectionManager.close_all_connections()  # forgets the cached environment
+    if environment is not None:
+        environment.close()
 
 
 def _write_run_context(wh: Warehouse, as_of: Any) -> None:

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -59,6 +59,48 @@ def drop(settings: Settings) -> None:
             path.unlink()
 
 
+_PREBUILT: dict[tuple[str, str], Settings] = {}
+
+
+def prebuilt(settings: Settings, name: str, build: Callable[[Settings], None]) -> None:
+    """Fill the empty warehouse `settings` with what `build` makes, building it only once per process and engine.
+
+    The first call builds into a warehouse of its own (slot `prebuilt_<name>`); every call then copies it into
+    `settings`, so tests sharing a starting point pay for its ingest and dbt build once instead of each time.
+    """
+    key = (settings.target, name)
+    if key not in _PREBUILT:
+        template = make_settings(settings.target, f"prebuilt_{name}")
+        build(template)
+        _PREBUILT[key] = template
+    copy_warehouse(_PREBUILT[key], settings)
+
+
+def copy_warehouse(source: Settings, dest: Settings) -> None:
+    """Copy every table and view of warehouse `source` into the empty warehouse `dest` (same engine)."""
+    if source.target == "duckdb":
+        for path in source.duckdb_path.parent.glob(source.duckdb_path.name + "*"):  # the file and any WAL
+            suffix = path.name.removeprefix(source.duckdb_path.name)
+            shutil.copyfile(path, dest.duckdb_path.with_name(dest.duckdb_path.name + suffix))
+        return
+    src, dst = source.pg_schema, dest.pg_schema
+    with Warehouse.connect(source) as wh:
+        wh.execute(f'create schema if not exists "{dst}"')
+        tables = [t for (t,) in wh.fetchall(
+            "select table_name from information_schema.tables where table_schema = %s and table_type = 'BASE TABLE'",
+            [src])]  # fmt: skip
+        for table in tables:
+            wh.execute(f'create table "{dst}"."{table}" (like "{src}"."{table}" including all)')
+            wh.execute(f'insert into "{dst}"."{table}" select * from "{src}"."{table}"')
+        wh.execute("set search_path to pg_catalog")  # view definitions then name every relation with its schema
+        views = wh.fetchall(
+            "select c.relname, pg_get_viewdef(c.oid) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = %s and c.relkind = 'v' order by c.oid", [src])  # fmt: skip
+        for view, definition in views:
+            body = definition.replace(f"{src}.", f"{dst}.").replace(f'"{src}".', f'"{dst}".')
+            wh.execute(f'create view "{dst}"."{view}" as {body}')
+
+
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -105,6 +147,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    for template in _PREBUILT.values():
+        drop(template)
     shutil.rmtree(_RUN["folder"], ignore_errors=True)
 
 

@@ -18,7 +18,7 @@ from reactivation.review.model import ReviewPolicy, ReviewSettings
 from reactivation.schedule import SendWindow
 from reactivation.warehouse import Warehouse
 
-from .conftest import run_models
+from .conftest import prebuilt, run_models
 from .test_cli import env_for
 
 REVIEWED = 101  # the company whose owner reviews; 102 and 103 send as before
@@ -37,12 +37,17 @@ def review_env(settings, tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     monkeypatch.delenv("REACTIVATION_REVIEW", raising=False)
     monkeypatch.delenv("REACTIVATION_REVIEW_CADENCE", raising=False)
+    prebuilt(settings, "review", build_review_warehouse)
+    return tmp_path / "sent.jsonl"
+
+
+def build_review_warehouse(settings) -> None:
+    """Demo data, ingested and built as of yesterday: every review test starts from a copy of it."""
     data = demo.generate(n_clients=240, years=2, seed=21, as_of=AS_OF)
     with Warehouse.connect(settings) as wh:
         ingest(wh, sources_from_objects(companies=data.companies, services=data.services, clients=data.clients,
                                         records=data.records), "demo")  # fmt: skip
     run_models(settings, as_of=AS_OF)
-    return tmp_path / "sent.jsonl"
 
 
 def plan_and_queue(settings, now: datetime = NOW) -> campaign.PlanReport:

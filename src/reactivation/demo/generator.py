@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,7 @@ class DemoData:
     services: list[dict]
     clients: list[dict]
     records: list[dict]
+    staff: list[dict] = field(default_factory=list)  # the masters the records name (`GET /company/{id}/staff`)
 
     def write_jsonl(self, directory: str | Path) -> dict[str, int]:
         """Write one UTF-8 JSONL file per entity into `directory` and return {filename: line_count}."""
@@ -120,6 +121,7 @@ class DemoData:
             ("services.jsonl", self.services),
             ("clients.jsonl", self.clients),
             ("records.jsonl", self.records),
+            ("staff.jsonl", self.staff),
         ):
             with (out / name).open("w", encoding="utf-8", newline="\n") as fh:
                 for row in rows:
@@ -163,7 +165,22 @@ def generate(
         services=[s.public for c in companies for s in c.services],
         clients=[c.public for c in clients],
         records=[rows[i] for i in order],
+        staff=_staff_json(companies, random.Random(f"staff-{seed}")),  # own stream: the history stays as it was
     )
+
+
+def _staff_json(companies: list[_Company], rng: random.Random) -> list[dict[str, Any]]:
+    """Each company's masters by first name, as salons list them; the last one has left (fired), so messages
+    to that master's regulars name nobody."""
+    staff = []
+    for company in companies:
+        for position, staff_id in enumerate(company.staff, start=1):
+            female = rng.random() < FEMALE_SHARE[company.spec.kind]
+            name = _name(company.spec.country, female, rng).split()[0]
+            fired = int(position == len(company.staff))
+            staff.append({"id": staff_id, "company_id": company.id, "name": name, "fired": fired,
+                          "specialization": "barber" if company.spec.kind == "barber_ru" else "stylist"})  # fmt: skip
+    return staff
 
 
 def _company_json(company: _Company) -> dict[str, Any]:

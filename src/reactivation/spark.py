@@ -310,7 +310,8 @@ _PLACEHOLDER = re.compile(r"%s")
 class SparkWarehouse(Warehouse):
     """PostgreSQL for everything the runner writes; a statement naming a dbt model is run in Spark instead.
 
-    A statement cannot join the two (a model with the outbox): such a statement raises and names both.
+    A statement joining models with the runner's tables (retention's due-clients guard, the review page's outcome
+    counts) runs in PostgreSQL on temporary copies of those models, taken from Spark for that statement.
     """
 
     def __init__(self, settings: Settings, connection: Any) -> None:
@@ -330,13 +331,23 @@ class SparkWarehouse(Warehouse):
         models = names & model_names(self.settings.project_dir)
         if not models:
             return False
-        runner = names & set(RUNNER_TABLES)
-        if runner:
-            raise NotImplementedError(
-                f"on the spark target a statement cannot read models ({', '.join(sorted(models))}) together with "
-                f"the runner's PostgreSQL tables ({', '.join(sorted(runner))})"
-            )
+        if names & set(RUNNER_TABLES):
+            for model in sorted(models):
+                self._copy_to_postgres(model)
+            return False
         return True
+
+    def _copy_to_postgres(self, model: str) -> None:
+        """The model's rows from Spark into a PostgreSQL temporary table of its name (it shadows nothing: models
+        never live in PostgreSQL on this target), replaced on every use."""
+        frame = self.spark.sql(f"select * from {self.settings.spark_schema}.{model}")
+        columns = ", ".join(f"{f.name} {_pg_type(f.dataType.simpleString())}" for f in frame.schema.fields)
+        super().execute(f"drop table if exists pg_temp.{model}")
+        super().execute(f"create temp table {model} ({columns})")
+        names = ", ".join(frame.columns)
+        with self._con.cursor() as cur, cur.copy(f"copy pg_temp.{model} ({names}) from stdin") as copy:
+            for row in _rows(frame, frame.collect()):
+                copy.write_row(row)
 
     def _spark_sql(self, sql: str, params: Sequence[Any] | None) -> Any:
         text = _PLACEHOLDER.sub("?", sql)
@@ -373,6 +384,15 @@ class SparkWarehouse(Warehouse):
         if name in model_names(self.settings.project_dir):
             return bool(self.spark.catalog.tableExists(f"{self.settings.spark_schema}.{name}"))
         return super().table_exists(name)
+
+
+def _pg_type(spark_type: str) -> str:
+    simple = {
+        "int": "integer", "string": "text", "double": "double precision", "float": "real", "timestamp": "timestamptz",
+    }  # fmt: skip
+    if spark_type.startswith("decimal"):
+        return "numeric"
+    return simple.get(spark_type, spark_type)  # bigint, boolean, date, smallint: the same names
 
 
 def _rows(frame: Any, rows: list[Any]) -> list[tuple]:

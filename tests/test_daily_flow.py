@@ -115,7 +115,7 @@ def test_opted_out_clients_get_nothing_and_reruns_respect_cooldown_and_attempts(
     with Warehouse.connect(settings) as wh:
         report = build_report(wh, flow_env.parent / "report")
     assert set(report.charts) == {"funnel", "conversion_by_tone", "conversion_by_level", "conversion_by_variant",
-                                  "time_to_booking", "revenue", "due_pipeline"}  # fmt: skip
+                                  "time_to_booking", "revenue", "due_pipeline", "calibration"}  # fmt: skip
     for chart in report.charts.values():
         assert chart.read_bytes().startswith(b"\x89PNG") and chart.stat().st_size > 5000
     html = report.html_path.read_text(encoding="utf-8")

@@ -67,11 +67,9 @@ def usual_masters(data: demo.DemoData, as_of: date) -> dict[tuple[int, int], int
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def built(
-    request: pytest.FixtureRequest, data: demo.DemoData, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Settings]:
+def built(request: pytest.FixtureRequest, data: demo.DemoData) -> Iterator[Settings]:
     """One warehouse per engine: the demo objects plus a staff list and a per-master booking pattern, models built."""
-    settings = make_settings(request.param, tmp_path_factory.mktemp(request.param))
+    settings = make_settings(request.param, "usual_staff")
     companies = [dict(c, staff_booking_url=PATTERN) for c in data.companies]
     with Warehouse.connect(settings) as wh:
         objects = sources_from_objects(

@@ -69,7 +69,7 @@ def _refresh(settings: Settings, as_of: date | None, full_refresh: bool, all_che
         raise typer.Exit(1) from None
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.counts().items()))
     checked = ", ".join(f"{n} {kind}" for kind, n in sorted(outcome.resource_counts().items()))
-    console.print(f"dbt build on {settings.describe()}: {counts} ({checked})")
+    console.print(f"dbt build on {settings.describe()}: {counts} ({checked})", soft_wrap=True)
     held = dbt.held_companies(settings)
     if held:
         err.print(f"[red]error:[/red] {dbt.describe_held(held)}", highlight=False)

@@ -315,6 +315,7 @@ class Batch:
 
     records: pd.DataFrame  # the raw_yclients_records columns up to last_change_at (no payload or batch columns)
     lines: pd.DataFrame  # company_id, record_id, position, service_id, title, cost, first_cost, amount
+    kinds: pd.Series | None = None  # what happened to each record (realistic day only), aligned with `records`
 
 
 def change_batch(
@@ -391,3 +392,147 @@ def _changes(
     keys = pd.MultiIndex.from_frame(lines.loc[swapped, ["company_id", "service_id"]])
     lines.loc[swapped, "title"] = titles.reindex(keys).to_numpy()
     return records, lines
+
+
+# ---------- a realistic day
+
+
+# Shares of a realistic day's changed records by kind. A three-year history's real day is about 0.2 % of its records
+# (each day's visits marked, as many bookings made); at the ≈ 0.1 % the benchmark asks for, the admin marks the
+# day's earliest visits and the rest wait for a later batch, and bookings stay the largest kind.
+DAY_SHARES = {"booking": 0.45, "attendance": 0.38, "reschedule": 0.06, "cancellation": 0.05, "edit": 0.06}
+DAY_KINDS = tuple(DAY_SHARES)
+RECENT_DAYS = 90  # a booking client "active recently" visited within this many days before the day
+RECENT_BOOKERS = 0.88  # share of the day's bookings made by recently active clients
+BOOKING_DAYS = (7, 42)  # new bookings land one to six weeks ahead
+DAY_WINDOW = (-120, 50)  # days around the day whose records the day's changes are drawn from (`day_records`)
+
+
+def day_counts(records: int, share: float = 0.001) -> dict[str, int]:
+    """How many records of each kind a day of `share` of `records` changes (at least one of each)."""
+    total = max(len(DAY_SHARES), round(share * records))
+    counts = {kind: max(1, round(total * part)) for kind, part in DAY_SHARES.items()}
+    counts["booking"] += total - sum(counts.values())
+    return counts
+
+
+def realistic_day(
+    recent: pd.DataFrame,
+    old: pd.DataFrame,
+    lines: pd.DataFrame,
+    services: pd.DataFrame,
+    timezones: dict[int, str],
+    counts: dict[str, int],
+    first_id: int,
+    changed_after: pd.Timestamp,
+    day: date,
+    seed: int,
+) -> Batch:
+    """The changes of one salon day `day`, on top of the warehouse as it stood the evening before.
+
+    - `attendance`: the day's open records (pending or confirmed, not deleted, visit on `day` in the company's zone),
+      earliest first, marked attended (92 %) or no-show;
+    - `booking`: new records one to six weeks ahead, local hours 09:00-19:45, pending or confirmed, made by clients
+      who visited in the last 90 days and have nothing booked (88 %) or by clients of older records (the rest);
+      the same company, master and services as the client's latest record;
+    - `reschedule`: upcoming records moved 1-7 days (never before the next day);
+    - `cancellation`: upcoming records deleted;
+    - `edit`: past records changed (attendance corrected, visit moved or a service swapped), as `change_batch` does.
+
+    `recent` holds the records whose visits lie within `DAY_WINDOW` days of `day` (raw columns, instants in UTC),
+    `old` a sample of any past records, `lines` the service lines of both. Each change happens during the day,
+    after `changed_after` (the latest `last_change_at` loaded). Equal arguments give equal batches."""
+    rng = np.random.default_rng(seed)
+    recent = recent.sort_values("id", ignore_index=True)
+    old = old.sort_values("id", ignore_index=True)
+    local = _local_dates(recent, timezones)
+    start = max(_utc(changed_after) + pd.Timedelta(minutes=1), pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=6))
+    open_ = recent["attendance"].isin([0, 2]) & ~recent["deleted"].astype(bool)
+    upcoming = recent[open_ & (local > day)]
+
+    today = recent[open_ & (local == day)].sort_values(["visit_at", "id"]).head(counts["attendance"])
+    marked = today.assign(attendance=np.where(rng.random(len(today)) < 0.92, 1, -1))
+
+    moving = upcoming.iloc[rng.permutation(len(upcoming))[: counts["reschedule"] + counts["cancellation"]]]
+    moved = moving.iloc[: counts["reschedule"]]
+    shift = rng.integers(1, 8, len(moved)) * np.where(rng.random(len(moved)) < 0.5, -1, 1)
+    earliest = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
+    moved_at = moved["visit_at"] + pd.to_timedelta(shift, unit="D")
+    moved = moved.assign(visit_at=moved_at.where(moved_at >= earliest, moved["visit_at"] + pd.Timedelta(days=7)))
+    cancelled = moving.iloc[counts["reschedule"] :].assign(deleted=True)
+
+    past = old[old["visit_at"] < pd.Timestamp(day, tz="UTC") - pd.Timedelta(days=1)]
+    edited_sample = past.iloc[rng.permutation(len(past))[: counts["edit"]]]
+    edited, edited_lines = _changes(edited_sample, lines, services, rng)
+
+    bookings, booking_lines = _day_bookings(recent, old, local, lines, timezones, counts["booking"], first_id, day, rng)
+    parts = {"attendance": marked, "reschedule": moved, "cancellation": cancelled, "edit": edited, "booking": bookings}
+    records = pd.concat(list(parts.values()), ignore_index=True)
+    kinds = pd.Series(np.repeat(list(parts), [len(p) for p in parts.values()]), name="kind")
+    changed_at = start + pd.to_timedelta(np.sort(rng.uniform(0, 12 * 3600, len(records))).round(), unit="s")
+    records["last_change_at"] = changed_at
+    is_new = (kinds == "booking").to_numpy()
+    records.loc[is_new, "create_date"] = changed_at[is_new]
+    records = records[list(recent.columns)]
+    kept = pd.concat([marked["id"], moved["id"], cancelled["id"]])
+    kept_lines = lines[lines["record_id"].isin(kept)]
+    return Batch(records, pd.concat([kept_lines, edited_lines, booking_lines], ignore_index=True), kinds)
+
+
+def _day_bookings(
+    recent: pd.DataFrame,
+    old: pd.DataFrame,
+    local: pd.Series,
+    lines: pd.DataFrame,
+    timezones: dict[int, str],
+    count: int,
+    first_id: int,
+    day: date,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`count` new bookings: templates are each client's latest record (recent clients) or an old record."""
+    known = recent[recent["client_id"].notna()]
+    known_local = local[known.index]
+    attended = (known["attendance"] == 1) & ~known["deleted"].astype(bool)
+    since = day - pd.Timedelta(days=RECENT_DAYS)
+    active = known[attended & (known_local >= since) & (known_local < day)]["client_id"].unique()
+    booked = known[~known["deleted"].astype(bool) & (known_local > day)]["client_id"].unique()
+    candidates = np.setdiff1d(active, booked)
+    from_recent = min(len(candidates), round(count * RECENT_BOOKERS))
+    chosen = rng.choice(candidates, from_recent, replace=False) if from_recent else np.array([], dtype=np.int64)
+    latest = known[known["client_id"].isin(chosen)].sort_values(["visit_at", "id"]).groupby("client_id").tail(1)
+    older = old[old["client_id"].notna() & ~old["client_id"].isin(chosen)]
+    others = older.iloc[rng.permutation(len(older))[: count - len(latest)]]
+    templates = pd.concat([latest, others], ignore_index=True)
+    n = len(templates)
+    ids = first_id + np.arange(n)
+    offset = rng.integers(BOOKING_DAYS[0], BOOKING_DAYS[1] + 1, n)
+    minutes = 9 * 60 + 15 * rng.integers(0, 44, n)
+    wall = pd.Timestamp(day) + pd.to_timedelta(offset, unit="D") + pd.to_timedelta(minutes, unit="min")
+    zones = [timezones[int(c)] for c in templates["company_id"]]
+    visit_at = pd.Series(
+        [pd.Timestamp(w).tz_localize(z).tz_convert("UTC") for w, z in zip(wall, zones)], dtype="datetime64[ns, UTC]"
+    )
+    records = templates.assign(
+        id=ids,
+        visit_id=ids + 50_000_000,
+        visit_at=visit_at.to_numpy(),
+        attendance=np.where(rng.random(n) < 0.6, 0, 2),
+        deleted=False,
+    )
+    new_id = pd.Series(ids, index=templates["id"].to_numpy())
+    template_lines = lines[lines["record_id"].isin(templates["id"])]
+    return records, template_lines.assign(record_id=new_id.loc[template_lines["record_id"]].to_numpy())
+
+
+def _local_dates(records: pd.DataFrame, timezones: dict[int, str]) -> pd.Series:
+    """Each record's visit date in its company's zone."""
+    local = pd.Series(pd.NaT, index=records.index, dtype="object")
+    for company_id, group in records.groupby("company_id"):
+        local[group.index] = group["visit_at"].dt.tz_convert(timezones[int(company_id)]).dt.date.to_numpy()
+    return local
+
+
+def _utc(moment: pd.Timestamp) -> pd.Timestamp:
+    moment = pd.Timestamp(moment)
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")

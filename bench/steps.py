@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bench import pandas_due
-from bench.generate import change_batch, generate
+from bench.generate import DAY_WINDOW, change_batch, day_counts, generate, realistic_day
 from bench.load import connect, load_batch, load_history
 from reactivation.settings import PROJECT_DIR, Settings
 from reactivation.warehouse import Warehouse
@@ -129,6 +129,73 @@ def load_changes(settings: Settings, share: float, as_of: date, seed: int) -> Re
         )
         counts = load_batch(loader, batch, batch_id)
         return {"seconds": perf_counter() - start, "batch_id": batch_id, "counts": counts}
+    finally:
+        loader.close()
+
+
+RECORD_COLUMNS = (
+    "company_id, id, client_id, client_name, client_phone, staff_id, visit_at, attendance, deleted, visit_id,"
+    " create_date, last_change_at"
+)
+
+
+def load_realistic_day(settings: Settings, day: date, share: float, seed: int) -> Result:
+    """Write one realistic salon day (`bench.generate.realistic_day`, ≈ `share` of the records) as a new ingest
+    batch: read what the day's changes are drawn from, generate them, load them the way `load_changes` does."""
+    loader = connect(settings)
+    try:
+        records, max_id = (
+            int(v) for v in loader.query_df("select count(*), max(id) from raw_yclients_records").iloc[0]
+        )
+        batch_id = int(loader.scalar("select max(batch_id) from raw_ingest_batches")) + 1
+        changed_after = pd.Timestamp(loader.scalar("select max(last_change_at) from raw_yclients_records"))
+        counts = day_counts(records, share)
+        rng = np.random.default_rng(seed + batch_id)
+        start = perf_counter()
+        midnight = pd.Timestamp(day, tz="UTC")
+        window = tuple(f"timestamptz '{(midnight + pd.Timedelta(days=d)).isoformat()}'" for d in DAY_WINDOW)
+        in_window = f"visit_at >= {window[0]} and visit_at < {window[1]}"
+        sampled = 3 * (counts["edit"] + counts["booking"]) + 50
+        ids = pd.DataFrame({"id": rng.choice(max_id, min(max_id, sampled), replace=False) + 1})
+        loader.execute("drop table if exists _bench_ids")
+        loader.execute("create temp table _bench_ids (id bigint)")
+        loader.insert("_bench_ids", "select id from ids", {"ids": ids})
+        recent = loader.query_df(f"select {RECORD_COLUMNS} from raw_yclients_records where {in_window}")
+        old = loader.query_df(
+            f"select {RECORD_COLUMNS} from raw_yclients_records"
+            f" where id in (select id from _bench_ids) and visit_at < {window[0]}"
+        )
+        lines = loader.query_df(
+            "select company_id, record_id, position, service_id, title, cost, first_cost, amount"
+            " from raw_yclients_record_services where record_id in (select id from _bench_ids)"
+            f" or record_id in (select id from raw_yclients_records where {in_window})"
+        )
+        services = loader.query_df("select company_id, id, title from raw_yclients_services")
+        zones = loader.query_df("select company_id, timezone from raw_yclients_companies")
+        read = perf_counter()
+        batch = realistic_day(
+            recent,
+            old,
+            lines,
+            services,
+            {int(c): str(z) for c, z in zip(zones["company_id"], zones["timezone"])},
+            counts,
+            max_id + 1,
+            changed_after,
+            day,
+            seed + batch_id,
+        )
+        generated = perf_counter()
+        loaded = load_batch(loader, batch, batch_id)
+        kinds = batch.kinds.value_counts()
+        return {
+            "seconds": perf_counter() - start,
+            "read_seconds": read - start,
+            "generate_seconds": generated - read,
+            "batch_id": batch_id,
+            "share": len(batch.records) / records,
+            "counts": {**loaded, **{kind: int(kinds.get(kind, 0)) for kind in counts}},
+        }
     finally:
         loader.close()
 

@@ -130,7 +130,7 @@ def test_a_message_names_the_usual_master_and_books_with_them_but_never_names_a_
     for variant_a in (True, False):
         for row in (named[0], fired[0]):
             candidate = dict(row["candidate"], locale=locale, variant="a" if variant_a else "b")
-            for tone in ("gentle", "offer", "win_back"):
+            for tone in ("gentle", "offer", "win_back", "rebook"):  # rebook: the reminder campaign's templates
                 text = render.render_template(campaign._request(dict(candidate, tone=tone)))
                 assert candidate["booking_url"] in text
                 assert "None" not in text

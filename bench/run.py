@@ -10,14 +10,26 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
 from bench import report, steps
-from bench.report import FLOOR, FULL, MESSAGES, PANDAS, Row, size_lines
+from bench.report import (
+    DAY_LOAD,
+    DAY_REFRESH,
+    FLOOR,
+    FLOW_FIRST,
+    FLOW_NEXT,
+    FULL,
+    MESSAGES,
+    NEXT_DAY_LOAD,
+    PANDAS,
+    Row,
+    size_lines,
+)
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
 
@@ -36,6 +48,8 @@ class Run:
     rows: list[Row] = field(default_factory=list)
     nodes: list[dict[str, Any]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    imports_seconds: float | None = None  # a fresh interpreter importing the CLI and the flow, measured once
+    prefect_warm: bool = False
 
     def add(self, engine: str, size: str, step: str, result: steps.Result, notes: str = "") -> None:
         row = Row(engine, size, step, result.get("seconds"), result.get("peak_mib"), notes)
@@ -56,6 +70,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--as-of", type=date.fromisoformat, default=AS_OF, help="as-of date of every refresh")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--shares", default="0.001,0.01", help="shares of records changed per incremental batch")
+    parser.add_argument(
+        "--day-share", type=float, default=0.001, help="share of records a realistic day changes (default 0.001)"
+    )
+    parser.add_argument(
+        "--daily-flow",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run `reactivation run` twice (as of the as-of date and the next day) after realistic days (default on)",
+    )
+    parser.add_argument(
+        "--daily-flow-runs", type=int, choices=(1, 2), default=2, help="1: only the first run of the daily flow"
+    )
+    parser.add_argument(
+        "--prefect-warm-up",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one empty flow before the measured runs, so none of them creates Prefect's database (default on)",
+    )
     parser.add_argument("--templates", type=int, default=10_000, help="template messages to compose (0: skip)")
     parser.add_argument("--ai-clients", type=int, default=100, help="clients to compose with AI (0: skip)")
     parser.add_argument("--work-dir", type=Path, help="where DuckDB files and dbt artefacts go (default: a temp dir)")
@@ -110,7 +142,11 @@ def bench_warehouse(run: Run, engine: str, size: str) -> None:
     args, lines = run.args, size_lines(size)
     settings = warehouse_settings(engine, size, run.work)
     reset(settings)
-    dbt_dirs = (str(run.work / f"dbt-target-{engine}-{size}"), str(run.work / "dbt-logs"))
+    # dbt's artefacts where `reactivation` puts them under REACTIVATION_DBT_TARGET_ROOT: the bench's dbt calls and the
+    # product's commands (`steps.cli_env`) share one partial-parse state, as one day's run shares it with the next
+    dbt_root = run.work / f"dbt-{engine}-{size}"
+    dbt_dirs = (str(dbt_root / settings.target), str(dbt_root / settings.target / "logs"))
+    env = steps.cli_env(settings, run.work, dbt_root, run.work / f"sent-{engine}-{size}.jsonl")
 
     def dbt(step: str, command: list[str]) -> steps.Result:
         result = steps.in_child(steps.dbt_step, settings, command, args.as_of, dbt_dirs)
@@ -143,7 +179,11 @@ def bench_warehouse(run: Run, engine: str, size: str) -> None:
             f"batch {batch['batch_id']}: {counts['records']:,} records, {counts['lines']:,} lines",
         )
         dbt(f"incremental {share_label(share)}", ["run"])
-    check_incremental(run, engine, size, settings, dbt)
+    day = args.as_of
+    load_day(run, engine, size, settings, day, DAY_LOAD)
+    refresh = steps.in_child(steps.refresh_process_step, settings, day, env, dbt_root)
+    run.add(engine, size, DAY_REFRESH, refresh, refresh_notes(refresh, day))
+    check_incremental(run, engine, size, settings, dbt)  # the incremental state after the batches and the day
     if engine == "spark":  # the floor is written in DuckDB's and PostgreSQL's SQL
         run.add(engine, size, FLOOR, {}, "not run: the floor query has no Spark SQL version yet")
     else:
@@ -152,8 +192,76 @@ def bench_warehouse(run: Run, engine: str, size: str) -> None:
     pandas = steps.in_child(steps.pandas_step, settings, args.as_of)
     notes = f"reading {pandas['read_seconds']:.2f} s; " + compared(run, pandas, f"{PANDAS} {engine} {size}")
     run.add(engine, size, PANDAS, pandas, notes)
+    if args.daily_flow:  # after the floor and pandas, which need the outbox empty
+        bench_daily_flow(run, engine, size, settings, env, day)
     if not args.keep:
         reset(settings, recreate=False)
+
+
+def load_day(run: Run, engine: str, size: str, settings: Settings, day: date, step: str) -> None:
+    """One realistic day's changes as a new ingest batch (`bench.generate.realistic_day`)."""
+    batch = steps.in_child(steps.load_realistic_day, settings, day, run.args.day_share, run.args.seed)
+    counts = batch["counts"]
+    kinds = ", ".join(f"{counts[k]:,} {k}" for k in ("booking", "attendance", "reschedule", "cancellation", "edit"))
+    notes = (
+        f"day {day}, batch {batch['batch_id']}: {counts['records']:,} records ({batch['share']:.3%} of all: {kinds}), "
+        f"{counts['lines']:,} lines; reading {batch['read_seconds']:.2f} s, "
+        f"generating {batch['generate_seconds']:.2f} s"
+    )
+    run.add(engine, size, step, batch, notes)
+
+
+def refresh_notes(result: steps.Result, day: date) -> str:
+    """What `reactivation refresh` ran: its own summary line, dbt's elapsed time, models and data tests apart."""
+    nodes = sorted(result["nodes"], key=lambda n: -n["seconds"])
+    by_kind: dict[str, list[float]] = {}
+    for node in nodes:
+        by_kind.setdefault(node["kind"], []).append(node["seconds"])
+    sums = ", ".join(f"{len(v)} {k}s Σ {sum(v):.2f} s" for k, v in sorted(by_kind.items()))
+    slowest = ", ".join(f"{n['node']} {n['seconds']:.2f}" for n in nodes[:3])
+    return (
+        f"`reactivation refresh --as-of {day}` (fresh process, selector daily); dbt elapsed "
+        f"{result['dbt_elapsed']:.2f} s of the wall time; {sums}; slowest: {slowest}"
+    )
+
+
+def bench_daily_flow(run: Run, engine: str, size: str, settings: Settings, env: dict[str, str], day: date) -> None:
+    """`reactivation run` as users run it: as of the day just refreshed (the first run: retention's first pass, the
+    backlog queued), then after the next realistic day as of that day."""
+    if run.imports_seconds is None:
+        run.imports_seconds = steps.in_child(steps.imports_step)["seconds"]
+    if run.args.prefect_warm_up and not run.prefect_warm:
+        steps.in_child(steps.prefect_warm_up, env)
+        run.prefect_warm = True
+    first = steps.in_child(steps.daily_flow_step, settings, day, env)
+    run.add(engine, size, FLOW_FIRST, flow_result(first), flow_notes(run, first, day))
+    if run.args.daily_flow_runs < 2:
+        return
+    following = day + timedelta(days=1)
+    load_day(run, engine, size, settings, following, NEXT_DAY_LOAD)
+    second = steps.in_child(steps.daily_flow_step, settings, following, env)
+    run.add(engine, size, FLOW_NEXT, flow_result(second), flow_notes(run, second, following))
+
+
+def flow_result(result: steps.Result) -> steps.Result:
+    """The flow's steps (and Prefect's start-up, and the messages queued) as nodes of the run's step."""
+    nodes = [{"node": name, "seconds": seconds, "rows_affected": None} for name, seconds in result["steps"].items()]
+    nodes.append({"node": "prefect start-up", "seconds": result["startup"], "rows_affected": None})
+    nodes.append({"node": "queued", "seconds": 0.0, "rows_affected": result["queued"]})
+    return {**result, "nodes": nodes}
+
+
+def flow_notes(run: Run, result: steps.Result, day: date) -> str:
+    timed = result["steps"]
+    rest = result["seconds"] - result["startup"] - sum(timed.values())
+    delivery = next((line for line in result["output"].splitlines() if line.startswith("delivery now:")), "")
+    return (
+        f"`reactivation run --as-of {day}` (fresh process, log channel); Prefect start-up {result['startup']:.2f} s "
+        f"(of which importing the CLI and the flow ≈ {run.imports_seconds or 0:.2f} s, measured apart); steps Σ "
+        f"{sum(timed.values()):.2f} s: " + ", ".join(f"{k} {v:.2f}" for k, v in timed.items()) + f"; after the steps "
+        f"{rest:.2f} s; queued {result['queued']} (+{result['holdout']} held out); {delivery.strip()}; largest single "
+        f"process {result['largest_mib']:,.0f} MiB"
+    )
 
 
 def check_incremental(run: Run, engine: str, size: str, settings: Settings, dbt: Any) -> None:

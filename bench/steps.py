@@ -4,9 +4,15 @@ it reports (`ru_maxrss`, which only ever grows within a process) belongs to that
 from __future__ import annotations
 
 import importlib.util
+import json
 import multiprocessing
+import os
+import re
 import resource
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
@@ -19,7 +25,7 @@ import pandas as pd
 
 from bench import pandas_due
 from bench.generate import DAY_WINDOW, change_batch, day_counts, generate, realistic_day
-from bench.load import connect, load_batch, load_history
+from bench.load import Loader, connect, load_batch, load_history
 from reactivation.settings import PROJECT_DIR, Settings
 from reactivation.warehouse import Warehouse
 
@@ -44,7 +50,7 @@ def in_child(step: Callable[..., Result], *args: Any) -> Result:
 
 def _measured(step: Callable[..., Result], *args: Any) -> Result:
     result = step(*args)
-    result["peak_mib"] = peak_mib() + _jvm_peak_mib()
+    result.setdefault("peak_mib", peak_mib() + _jvm_peak_mib())  # a step running a process tree reports that tree's
     return result
 
 
@@ -139,53 +145,54 @@ RECORD_COLUMNS = (
 )
 
 
+def read_day_inputs(loader: Loader, day: date, share: float, seed: int) -> dict[str, Any]:
+    """The keyword arguments of `bench.generate.realistic_day` for `day`, read from the warehouse as it stands:
+    the records within `DAY_WINDOW` days of the day, a sample of older ones, their lines, menus and zones."""
+    records, max_id = (int(v) for v in loader.query_df("select count(*), max(id) from raw_yclients_records").iloc[0])
+    batch_id = int(loader.scalar("select max(batch_id) from raw_ingest_batches")) + 1
+    counts = day_counts(records, share)
+    rng = np.random.default_rng(seed + batch_id)
+    midnight = pd.Timestamp(day, tz="UTC")
+    window = tuple(f"timestamptz '{(midnight + pd.Timedelta(days=d)).isoformat()}'" for d in DAY_WINDOW)
+    in_window = f"visit_at >= {window[0]} and visit_at < {window[1]}"
+    sampled = 3 * (counts["edit"] + counts["booking"]) + 50
+    ids = pd.DataFrame({"id": rng.choice(max_id, min(max_id, sampled), replace=False) + 1})
+    loader.execute("drop table if exists _bench_ids")
+    loader.execute("create temp table _bench_ids (id bigint)")
+    loader.insert("_bench_ids", "select id from ids", {"ids": ids})
+    zones = loader.query_df("select company_id, timezone from raw_yclients_companies")
+    return {
+        "recent": loader.query_df(f"select {RECORD_COLUMNS} from raw_yclients_records where {in_window}"),
+        "old": loader.query_df(
+            f"select {RECORD_COLUMNS} from raw_yclients_records"
+            f" where id in (select id from _bench_ids) and visit_at < {window[0]}"
+        ),
+        "lines": loader.query_df(
+            "select company_id, record_id, position, service_id, title, cost, first_cost, amount"
+            " from raw_yclients_record_services where record_id in (select id from _bench_ids)"
+            f" or record_id in (select id from raw_yclients_records where {in_window})"
+        ),
+        "services": loader.query_df("select company_id, id, title from raw_yclients_services"),
+        "timezones": {int(c): str(z) for c, z in zip(zones["company_id"], zones["timezone"])},
+        "counts": counts,
+        "first_id": max_id + 1,
+        "changed_after": pd.Timestamp(loader.scalar("select max(last_change_at) from raw_yclients_records")),
+        "day": day,
+        "seed": seed + batch_id,
+    }
+
+
 def load_realistic_day(settings: Settings, day: date, share: float, seed: int) -> Result:
     """Write one realistic salon day (`bench.generate.realistic_day`, ≈ `share` of the records) as a new ingest
     batch: read what the day's changes are drawn from, generate them, load them the way `load_changes` does."""
     loader = connect(settings)
     try:
-        records, max_id = (
-            int(v) for v in loader.query_df("select count(*), max(id) from raw_yclients_records").iloc[0]
-        )
-        batch_id = int(loader.scalar("select max(batch_id) from raw_ingest_batches")) + 1
-        changed_after = pd.Timestamp(loader.scalar("select max(last_change_at) from raw_yclients_records"))
-        counts = day_counts(records, share)
-        rng = np.random.default_rng(seed + batch_id)
         start = perf_counter()
-        midnight = pd.Timestamp(day, tz="UTC")
-        window = tuple(f"timestamptz '{(midnight + pd.Timedelta(days=d)).isoformat()}'" for d in DAY_WINDOW)
-        in_window = f"visit_at >= {window[0]} and visit_at < {window[1]}"
-        sampled = 3 * (counts["edit"] + counts["booking"]) + 50
-        ids = pd.DataFrame({"id": rng.choice(max_id, min(max_id, sampled), replace=False) + 1})
-        loader.execute("drop table if exists _bench_ids")
-        loader.execute("create temp table _bench_ids (id bigint)")
-        loader.insert("_bench_ids", "select id from ids", {"ids": ids})
-        recent = loader.query_df(f"select {RECORD_COLUMNS} from raw_yclients_records where {in_window}")
-        old = loader.query_df(
-            f"select {RECORD_COLUMNS} from raw_yclients_records"
-            f" where id in (select id from _bench_ids) and visit_at < {window[0]}"
-        )
-        lines = loader.query_df(
-            "select company_id, record_id, position, service_id, title, cost, first_cost, amount"
-            " from raw_yclients_record_services where record_id in (select id from _bench_ids)"
-            f" or record_id in (select id from raw_yclients_records where {in_window})"
-        )
-        services = loader.query_df("select company_id, id, title from raw_yclients_services")
-        zones = loader.query_df("select company_id, timezone from raw_yclients_companies")
+        inputs = read_day_inputs(loader, day, share, seed)
         read = perf_counter()
-        batch = realistic_day(
-            recent,
-            old,
-            lines,
-            services,
-            {int(c): str(z) for c, z in zip(zones["company_id"], zones["timezone"])},
-            counts,
-            max_id + 1,
-            changed_after,
-            day,
-            seed + batch_id,
-        )
+        batch = realistic_day(**inputs)
         generated = perf_counter()
+        batch_id = int(loader.scalar("select max(batch_id) from raw_ingest_batches")) + 1
         loaded = load_batch(loader, batch, batch_id)
         kinds = batch.kinds.value_counts()
         return {
@@ -193,8 +200,8 @@ def load_realistic_day(settings: Settings, day: date, share: float, seed: int) -
             "read_seconds": read - start,
             "generate_seconds": generated - read,
             "batch_id": batch_id,
-            "share": len(batch.records) / records,
-            "counts": {**loaded, **{kind: int(kinds.get(kind, 0)) for kind in counts}},
+            "share": len(batch.records) / (inputs["first_id"] - 1),
+            "counts": {**loaded, **{kind: int(kinds.get(kind, 0)) for kind in inputs["counts"]}},
         }
     finally:
         loader.close()
@@ -228,6 +235,187 @@ def dbt_step(settings: Settings, args: list[str], as_of: date, dbt_dirs: tuple[s
         for result in outcome.raw.results
     ]
     return {"seconds": seconds, "nodes": nodes}
+
+
+# ---------- the product's own commands, each a fresh process
+
+
+FLOW_STEPS = ("sync", "refresh", "companies", "gate", "plan", "compose", "queue", "deliver", "retention")
+_STEP_LINE = re.compile(r"step (\w+): ([0-9.]+) s")
+_BODY_LINE = re.compile(r"flow body started at unix time ([0-9.]+)")
+_QUEUED_LINE = re.compile(r"queued (\d+) messages, (\d+) held out")
+
+
+def cli_env(settings: Settings, work: Path, dbt_root: Path, log_path: Path) -> dict[str, str]:
+    """The environment of a `reactivation` process on the bench warehouse: engine and warehouse from `settings`, the
+    `log` channel writing into `log_path`, dbt's artefacts under `dbt_root` (shared with the bench's own dbt calls,
+    so partial parsing carries over from one invocation to the next as it does from day to day), Prefect's home in
+    the work folder (its SQLite database apart from anyone else's)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "REACTIVATION_TARGET": settings.target,
+            "REACTIVATION_DUCKDB_PATH": str(settings.duckdb_path),
+            "REACTIVATION_PG_SCHEMA": settings.pg_schema,
+            "PGHOST": settings.pg_host,
+            "PGPORT": str(settings.pg_port),
+            "PGUSER": settings.pg_user,
+            "PGDATABASE": settings.pg_database,
+            "REACTIVATION_CHANNEL": "log",
+            "REACTIVATION_LOG_CHANNEL_PATH": str(log_path),
+            "REACTIVATION_DBT_TARGET_ROOT": str(dbt_root),
+            "PREFECT_HOME": str(work / "prefect-home"),
+            "COLUMNS": "400",  # Prefect's console log wraps at the terminal's width
+            "DO_NOT_TRACK": "1",
+        }
+    )
+    if settings.target == "spark":
+        env["REACTIVATION_SPARK_SCHEMA"] = settings.spark_schema
+        env["REACTIVATION_SPARK_WAREHOUSE"] = str(settings.spark_warehouse)
+    env.pop("GEMINI_API_KEY", None)  # templates only: the bench's AI figures come from the loopback server
+    env.pop("YCLIENTS_PARTNER_TOKEN", None)  # no sync: the bench loads its own batches
+    return env
+
+
+def reactivation_command() -> str:
+    """The venv's `reactivation` entry point (beside this interpreter)."""
+    path = Path(sys.executable).with_name("reactivation")
+    return str(path) if path.exists() else "reactivation"
+
+
+def run_process(command: list[str], env: dict[str, str], timeout: float = 24 * 3600) -> Result:
+    """Run one command; its wall seconds, output, exit code and the peak resident memory of its process tree:
+    `tree_peak_mib` the largest sum over the tree seen by sampling /proc every 0.2 s, `largest_mib` the largest single
+    process (`RUSAGE_CHILDREN` of this worker, which ran nothing else)."""
+    spawned = time.time()
+    start = perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], _tree_rss_kib(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    finally:
+        done.set()
+        sampler.join()
+    seconds = perf_counter() - start
+    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "seconds": seconds,
+        "spawned": spawned,
+        "returncode": process.returncode,
+        "output": output,
+        "tree_peak_mib": max(peak[0] / 1024, largest),
+        "largest_mib": largest,
+    }
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Resident KiB of `root` and all its descendants now (0 once it has exited)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+    return total
+
+
+def _failed(what: str, done: Result) -> RuntimeError:
+    tail = "\n".join(done["output"].splitlines()[-30:])
+    return RuntimeError(f"{what} exited with {done['returncode']}:\n{tail}")
+
+
+def refresh_process_step(settings: Settings, as_of: date, env: dict[str, str], dbt_root: Path) -> Result:
+    """`reactivation refresh --as-of D` in a fresh process (what the daily flow's refresh runs): wall seconds, the
+    process tree's peak memory, and each dbt node's time from the run's `run_results.json`."""
+    done = run_process([reactivation_command(), "refresh", "--as-of", as_of.isoformat()], env)
+    if done["returncode"] != 0:
+        raise _failed("reactivation refresh", done)
+    results = json.loads((dbt_root / settings.target / "run_results.json").read_text(encoding="utf-8"))
+    nodes = [
+        {
+            "node": r["unique_id"].split(".")[0] + ":" + r["unique_id"].split(".")[-1]
+            if not r["unique_id"].startswith("model.")
+            else r["unique_id"].split(".")[-1],
+            "kind": r["unique_id"].split(".")[0],
+            "seconds": float(r.get("execution_time") or 0.0),
+            "rows_affected": (r.get("adapter_response") or {}).get("rows_affected"),
+        }
+        for r in results["results"]
+    ]
+    summary = next((line for line in done["output"].splitlines() if line.startswith("dbt build on")), "")
+    return {
+        "seconds": done["seconds"],
+        "peak_mib": done["tree_peak_mib"],
+        "dbt_elapsed": float(results.get("elapsed_time") or 0.0),
+        "nodes": nodes,
+        "summary": summary,
+    }
+
+
+def daily_flow_step(settings: Settings, as_of: date, env: dict[str, str]) -> Result:
+    """`reactivation run --as-of D` in a fresh process: total wall seconds, Prefect's start-up (process start until
+    the flow's body begins: interpreter, imports, Prefect's temporary server, the flow run's creation), each step's
+    seconds as the flow logs them, and the process tree's peak memory."""
+    done = run_process([reactivation_command(), "run", "--as-of", as_of.isoformat()], env)
+    if done["returncode"] != 0:
+        raise _failed("reactivation run", done)
+    output = done["output"]
+    body = _BODY_LINE.search(output)
+    seconds = {name: float(value) for name, value in _STEP_LINE.findall(output)}
+    missing = [name for name in FLOW_STEPS if name not in seconds]
+    if body is None or missing:
+        raise _failed(f"reactivation run (no timing line for {missing or 'the flow body'})", done)
+    queued = _QUEUED_LINE.search(output)
+    return {
+        "seconds": done["seconds"],
+        "peak_mib": done["tree_peak_mib"],
+        "largest_mib": done["largest_mib"],
+        "startup": float(body.group(1)) - done["spawned"],
+        "steps": seconds,
+        "queued": int(queued.group(1)) if queued else None,
+        "holdout": int(queued.group(2)) if queued else None,
+        "output": output[-4000:],
+    }
+
+
+def imports_step() -> Result:
+    """Seconds a fresh interpreter takes to import the command line and the daily flow (Prefect, dbt's runner is
+    imported later): the part of a run's start-up that is not Prefect's temporary server."""
+    done = run_process([sys.executable, "-c", "import reactivation.cli, reactivation.flows.daily"], dict(os.environ))
+    return {"seconds": done["seconds"], "peak_mib": done["tree_peak_mib"]}
+
+
+def prefect_warm_up(env: dict[str, str]) -> Result:
+    """One empty flow run, so Prefect's database in the work folder exists before any measured run (a real
+    deployment has run yesterday; creating and migrating the database is not a daily cost)."""
+    code = "from prefect import flow\nflow(lambda: None, name='bench-warm-up')()"
+    done = run_process([sys.executable, "-c", code], env)
+    if done["returncode"] != 0:
+        raise _failed("Prefect warm-up", done)
+    return {"seconds": done["seconds"]}
 
 
 # ---------- baselines

@@ -1,13 +1,21 @@
-"""Smoke test of the benchmark harness (`python -m bench`) at a tiny size on DuckDB, into a temporary folder."""
+"""Smoke test of the benchmark harness (`python -m bench`) at a tiny size on DuckDB, into a temporary folder, and of
+its realistic day of changes."""
 
 from __future__ import annotations
 
 import csv
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
-from reactivation.settings import PROJECT_DIR
+import pandas as pd
+
+from bench import steps
+from bench.generate import BOOKING_DAYS, RECENT_DAYS, realistic_day
+from bench.load import connect
+from reactivation.settings import PROJECT_DIR, Settings
 
 STEPS = [
     "generate",
@@ -16,11 +24,16 @@ STEPS = [
     "full refresh",
     "batch load 1%",
     "incremental 1%",
+    "batch load realistic day",
+    "refresh realistic day",
     "full refresh (after batches)",
     "check incremental = full",
     "floor SQL",
     "pandas",
+    "daily flow, first run",
 ]
+FLOW_STEPS = {"sync", "refresh", "companies", "gate", "plan", "compose", "queue", "deliver", "retention"}
+AS_OF = date(2026, 11, 25)
 
 
 def test_bench_runs_every_step_and_checks_pass(tmp_path: Path) -> None:
@@ -39,6 +52,9 @@ def test_bench_runs_every_step_and_checks_pass(tmp_path: Path) -> None:
         "1000",
         "--ai-clients",
         "20",
+        "--daily-flow-runs",  # one run of the daily flow (~40 s here): the next day's run is the same code again
+        "1",
+        "--no-prefect-warm-up",  # the run creates Prefect's database itself (a few seconds instead of a warm-up flow)
         "--out",
         str(out),
         "--work-dir",
@@ -60,4 +76,72 @@ def test_bench_runs_every_step_and_checks_pass(tmp_path: Path) -> None:
     assert set(messages) == {"templates 1000", "AI 20 clients"}
     assert "20 by AI" in messages["AI 20 clients"]["notes"]
     assert {r["size"] for r in rows if r["step"] == "not run"} == {"100k", "1m", "10m"}
-    assert "## Targets" in (out / "RESULTS.md").read_text(encoding="utf-8")
+    results = (out / "RESULTS.md").read_text(encoding="utf-8")
+    assert "## Targets" in results and "## Targets of issue #11" in results
+
+    # the realistic day: ≈ 0.1 % of the records, refreshed by `reactivation refresh` in its own process
+    assert "% of all: " in measured["batch load realistic day"]["notes"]
+    assert "reactivation refresh --as-of 2026-11-25" in measured["refresh realistic day"]["notes"]
+    assert float(measured["refresh realistic day"]["peak_mib"]) > 0
+
+    # the daily flow: a fresh `reactivation run`, every step timed by the flow itself, messages queued and logged
+    flow = measured["daily flow, first run"]
+    assert float(flow["seconds"]) > 0 and float(flow["peak_mib"]) > 100
+    with (out / "nodes.csv").open(encoding="utf-8") as handle:
+        nodes = {r["node"]: r for r in csv.DictReader(handle) if r["step"] == "daily flow, first run"}
+    assert FLOW_STEPS | {"prefect start-up", "queued"} == set(nodes)
+    assert all(float(nodes[name]["seconds"]) >= 0 for name in FLOW_STEPS)
+    assert float(nodes["refresh"]["seconds"]) > 0 and float(nodes["prefect start-up"]["seconds"]) > 0
+    assert int(nodes["queued"]["rows_affected"]) > 0
+    sent = (tmp_path / "work" / "sent-duckdb-20k.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sent, "the log channel wrote nothing"
+    assert "## Daily flow" in results and "| duckdb | 20k | first run |" in results
+
+
+def test_realistic_day_is_a_salon_day_and_deterministic(tmp_path: Path) -> None:
+    settings = replace(Settings(), target="duckdb", duckdb_path=tmp_path / "day.duckdb")
+    steps.generate_and_load(settings, 20_000, AS_OF, 7)
+    loader = connect(settings)
+    try:
+        inputs = steps.read_day_inputs(loader, AS_OF, 0.001, 7)
+        again = steps.read_day_inputs(loader, AS_OF, 0.001, 7)
+    finally:
+        loader.close()
+    day, other = realistic_day(**inputs), realistic_day(**again)
+    pd.testing.assert_frame_equal(day.records, other.records)
+    pd.testing.assert_frame_equal(day.lines, other.lines)
+    assert not day.records.equals(realistic_day(**{**inputs, "seed": inputs["seed"] + 1}).records)
+
+    records, kinds = day.records, day.kinds
+    total = inputs["first_id"] - 1
+    assert 0.0007 <= len(records) / total <= 0.0013  # ≈ 0.1 % of the records
+    assert records["id"].is_unique
+    counts = kinds.value_counts()
+    assert counts.idxmax() == "booking" and set(counts.index) == {
+        "booking", "attendance", "reschedule", "cancellation", "edit"
+    }  # fmt: skip
+    assert (records["last_change_at"] > inputs["changed_after"]).all()
+    zones = inputs["timezones"]
+
+    def local_date(row: pd.Series) -> date:
+        return row["visit_at"].tz_convert(zones[int(row["company_id"])]).date()
+
+    bookings = records[(kinds == "booking").to_numpy()]
+    assert (bookings["id"] >= inputs["first_id"]).all() and bookings["attendance"].isin([0, 2]).all()
+    ahead = bookings.apply(lambda r: (local_date(r) - AS_OF).days, axis=1)
+    assert ahead.between(*BOOKING_DAYS).all()  # one to six weeks ahead
+    recent = inputs["recent"]
+    attended = recent[(recent["attendance"] == 1) & ~recent["deleted"].astype(bool) & recent["client_id"].notna()]
+    since = AS_OF - timedelta(days=RECENT_DAYS)
+    active = {int(r["client_id"]) for _, r in attended.iterrows() if since <= local_date(r) < AS_OF}
+    assert bookings["client_id"].astype(int).isin(active).mean() >= 0.8  # mostly recently active clients
+
+    marked = records[(kinds == "attendance").to_numpy()]
+    assert marked["attendance"].isin([1, -1]).all()
+    assert all(local_date(r) == AS_OF for _, r in marked.iterrows())  # the day's own visits
+    assert records[(kinds == "cancellation").to_numpy()]["deleted"].all()
+    moved = records[(kinds == "reschedule").to_numpy()]
+    assert all(local_date(r) > AS_OF for _, r in moved.iterrows())
+    edited = records[(kinds == "edit").to_numpy()]
+    assert (edited["id"] < inputs["first_id"]).all()
+    assert set(day.lines["record_id"]) == set(records["id"])  # every changed record comes with all its lines

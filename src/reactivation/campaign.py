@@ -12,6 +12,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from time import perf_counter
 from typing import Any
 
 from reactivation.channels import ChannelSettings, make_channel
@@ -81,6 +82,7 @@ class PlanReport:
     compose: ComposeStats = field(default_factory=ComposeStats)
     planned_at: datetime | None = None  # the run's clock: queueing expires unreviewed rows against it
     review_expiry_days: int = 7
+    compose_seconds: float = 0.0  # wall time of composing the texts (the daily flow logs it as its own step)
 
     def counts(self) -> dict[str, Any]:
         treated = [r for r in self.rows if not r.is_holdout]
@@ -133,11 +135,13 @@ def plan(wh: Warehouse, companies: list[int], settings: RunSettings, now: dateti
         if review.for_company(int(c["company_id"])).proposes_on(_as_date(c["as_of_date"]))
     ]  # fmt: skip
     treated = [c for c in candidates if not c["is_holdout"]]
+    composing = perf_counter()
     composed, stats = compose_messages(
         [_request(c) for c in treated], settings.compose, channel=settings.channels.channel
     )
     texts = {m.message_key: m for m in composed}
     report = PlanReport(compose=stats, planned_at=now, review_expiry_days=review.expiry_days)
+    report.compose_seconds = perf_counter() - composing
     for candidate in candidates:
         key = candidate["message_key"]
         message = texts.get(key)

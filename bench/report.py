@@ -17,6 +17,8 @@ SIZES = ("100k", "1m", "10m")
 MESSAGES = "-"  # engine and size of the message rows, which involve no warehouse
 NOT_RUN = "not run"
 FULL, PANDAS, FLOOR = "full refresh", "pandas", "floor SQL"
+# RESULTS.md from this line on is written by hand and kept as is when the bench rewrites the file
+KEPT = "<!-- written by hand from here on: report.write keeps it -->"
 DAY_LOAD, DAY_REFRESH = "batch load realistic day", "refresh realistic day"
 FLOW_FIRST, NEXT_DAY_LOAD, FLOW_NEXT = "daily flow, first run", "batch load next realistic day", "daily flow, next day"
 
@@ -55,7 +57,9 @@ def write(out: Path, rows: list[Row], nodes: list[dict[str, Any]], machine: dict
     all_nodes = old_nodes + nodes
     _write_csv(out / "results.csv", [asdict(r) for r in merged], [f.name for f in fields(Row)])
     _write_csv(out / "nodes.csv", all_nodes, ["engine", "size", "step", "node", "seconds", "rows_affected"])
-    (out / "RESULTS.md").write_text(_markdown(merged, all_nodes, machine), encoding="utf-8")
+    path = out / "RESULTS.md"
+    kept = path.read_text(encoding="utf-8").partition(KEPT)[2] if path.exists() else ""
+    path.write_text(_markdown(merged, all_nodes, machine) + (f"\n{KEPT}{kept}" if kept else ""), encoding="utf-8")
     return merged
 
 
@@ -209,7 +213,8 @@ NOTES = (
     "process start until the flow body begins (interpreter, imports, temporary server, flow run); 'after' = the "
     "rest of the process's wall time (task bookkeeping between steps, the server's shutdown). Peak MiB = the "
     "largest summed resident memory of the process tree (the CLI, Prefect's server), sampled every 0.2 s; the "
-    "PostgreSQL server's memory is not included.",
+    "PostgreSQL server's memory is not included. `deliver` sends what is due at the wall-clock moment of the run "
+    "(each company's send window in its own zone), so its count and seconds depend on the hour the bench ran.",
     "dbt seconds are wall time of the in-process `dbtRunner` call (project parse from the partial-parse cache, "
     "connections, every model); the per-model tables list dbt's own `execution_time`.",
     "Ratios divide a step's seconds by the same engine's and size's full refresh or pandas run.",
@@ -440,13 +445,20 @@ def _issue_target(
             continue
         value, base = found
         text = f"{value / base:.0%}" if unit == "%" else f"{value / base:.2f}×"
-        parts.append(f"{engine} {shown}: {value:,.2f} s / {base:,.2f} s = {text}")
+        parts.append(
+            f"{engine} {shown}: {value:,.2f} s / {base:,.2f} s = {text} (run of {_run_date(rows, engine, shown)})"
+        )
         verdicts.append(value / base <= limit)
     if shown != size:
         return measure, now, target, "; ".join(parts), f"not measured ({size.upper()} not run; figures at {shown})"
     if len(verdicts) < len(limits):
         return measure, now, target, "; ".join(parts), "not measured on every engine"
     return measure, now, target, "; ".join(parts), "met" if all(verdicts) else "**missed**"
+
+
+def _run_date(rows: list[Row], engine: str, size: str) -> str:
+    """When the rows of one engine and size were measured (a run replaces all of them at once)."""
+    return next((r.run_at[:10] for r in rows if (r.engine, r.size) == (engine, size) and r.run_at), "?")
 
 
 def _messages_target(rows: list[Row], nodes: list[dict[str, Any]]) -> tuple[str, str, str, str, str]:
@@ -459,11 +471,14 @@ def _messages_target(rows: list[Row], nodes: list[dict[str, Any]]) -> tuple[str,
             if not all(n in run for n in ("plan", "compose", "queue")):
                 continue
             spent = sum(float(run[n]["seconds"]) for n in ("plan", "compose", "queue"))
-            queued = _cell(run.get("queued", {}), "rows_affected") or "?"
-            parts.append(f"{engine} {size}: {spent:.2f} s for {queued} messages (+ holdout rows)")
-            verdicts.append(spent <= 2.0)
+            queued = int(float(run["queued"]["rows_affected"] or 0)) if "queued" in run else 0
+            parts.append(f"{engine} {size}: {spent:.2f} s for {queued:,} messages (+ holdout rows)")
+            verdicts.append((spent <= 2.0, queued))
         if parts:
-            return measure, now, target, "; ".join(parts), "met" if all(verdicts) else "**missed**"
+            verdict = "met" if all(met for met, _ in verdicts) else "**missed**"
+            if min(queued for _, queued in verdicts) < 4000:
+                verdict += " (with fewer messages than ~5 000)"
+            return measure, now, target, "; ".join(parts), verdict
     return measure, now, target, NOT_RUN, "not measured"
 
 

@@ -145,3 +145,13 @@ def test_realistic_day_is_a_salon_day_and_deterministic(tmp_path: Path) -> None:
     edited = records[(kinds == "edit").to_numpy()]
     assert (edited["id"] < inputs["first_id"]).all()
     assert set(day.lines["record_id"]) == set(records["id"])  # every changed record comes with all its lines
+
+
+def test_report_keeps_the_hand_written_tail(tmp_path: Path) -> None:
+    from bench import report
+
+    (tmp_path / "RESULTS.md").write_text(f"old generated part\n{report.KEPT}\n## By hand\n\nkept\n", encoding="utf-8")
+    report.write(tmp_path, [], [], {})
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert text.startswith("# Benchmark results") and "old generated part" not in text
+    assert text.endswith(f"\n{report.KEPT}\n## By hand\n\nkept\n")

@@ -20,11 +20,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/reactivation demo
 
-# two pytest-xdist workers (TEST_WORKERS=0 runs in one process); the Prefect tests share one worker (loadgroup)
+# two pytest-xdist workers (TEST_WORKERS=0 runs in one process); the Spark test starts first (tests/conftest.py)
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	bash .ci/system-packages
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

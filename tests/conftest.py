@@ -153,17 +153,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under `pytest -n N --dist loadgroup`, the Prefect tests share one worker: one server start, not N."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if "prefect_server" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("prefect"))
+    """The longest test (the spark target's, minutes of Spark) starts first, so under `pytest -n N` the other
+    workers share the rest instead of waiting for it at the end. Prefect tests are not grouped: each worker
+    that meets one starts its own temporary server once (~20 s), which costs less than queueing them on one worker."""
+    items.sort(key=lambda item: "spark_settings" not in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
-    """One temporary Prefect server for the whole session (starting one costs ~20 s)."""
+    """One temporary Prefect server per test process (starting one costs ~20 s)."""
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=180):

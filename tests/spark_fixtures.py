@@ -47,10 +47,7 @@ def spark_env(settings: Settings) -> dict[str, str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Spark tests are marked `spark` and run on the Prefect tests' xdist worker: one JVM, one Spark session, and the
-    daily flow's test needs that worker's Prefect server anyway."""
+    """Spark tests are marked `spark` (`-m "not spark"` leaves them out of a quick local run)."""
     for item in items:
         if "spark_settings" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)
-            if config.pluginmanager.hasplugin("xdist"):
-                item.add_marker(pytest.mark.xdist_group("prefect"))

@@ -2,7 +2,9 @@
 reference, before and after an incremental refresh over new, changed, deleted and moved records; the command line
 gives the same due clients as the other engines; the daily flow queues and sends with the outbox in PostgreSQL.
 
-Compact on purpose (a dbt build on Spark costs minutes on two shared cores): each test builds as few times as it can.
+Compact on purpose: every dbt build on Spark costs minutes on two cores (Spark's fixed cost per statement, not the
+data), so one test walks the whole story with two builds: the command line's full refresh, then the daily flow,
+whose refresh is the incremental one.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ SEED_FILES = (str(SEEDS / "industry_standards.csv"), str(SEEDS / "service_catego
 NOON = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 12:00 in Moscow: inside the send window
 
 
-def assert_equals_reference(settings, companies, services, clients, records) -> None:
-    expected = reference.compute(companies, services, clients, records, *SEED_FILES, AS_OF)
+def assert_equals_reference(settings, data: demo.DemoData, records: list[dict], opt_outs: list[dict] = ()) -> None:
+    expected = reference.compute(
+        data.companies, data.services, data.clients, records, *SEED_FILES, AS_OF, opt_outs=opt_outs
+    )
     with Warehouse.connect(settings) as wh:
         intervals = wh.query_df("select * from reactivation_intervals")
         due = wh.query_df("select * from due_clients")
@@ -48,19 +52,21 @@ def assert_equals_reference(settings, companies, services, clients, records) -> 
     pd.testing.assert_frame_equal(normalised(due, columns, keys), normalised(expected.due, columns, keys))
     keys = ["company_id", "client_id", "reason"]
     columns = reference.EXCLUSION_COLUMNS
-    pd.testing.assert_frame_equal(
-        normalised(exclusions, columns, keys), normalised(expected.exclusions, columns, keys)
-    )
+    pd.testing.assert_frame_equal(normalised(exclusions, columns, keys), normalised(expected.exclusions, columns, keys))
 
 
-def test_cli_due_on_spark_equals_reference_before_and_after_an_incremental_refresh(
-    spark_settings, tmp_path: Path
+def test_spark_target_equals_the_reference_full_and_incremental_and_the_daily_flow_sends_from_postgres(
+    spark_settings, tmp_path: Path, monkeypatch, prefect_server
 ) -> None:
-    data = demo.generate(n_clients=700, years=3, seed=11, as_of=AS_OF)
+    from reactivation.flows.daily import reactivation_daily
+    from reactivation.flows.deliver import reactivation_deliver
+
+    data = demo.generate(n_clients=240, years=2, seed=21, as_of=AS_OF)
     data.write_jsonl(tmp_path / "data")
     runner = CliRunner()
     env = spark_env(spark_settings)
 
+    # 1. the command line: ingest files, a full refresh on Spark, due clients as CSV equal to the reference
     ingested = runner.invoke(app, ["ingest", "--from-dir", str(tmp_path / "data")], env=env)
     assert ingested.exit_code == 0, ingested.output
     refreshed = runner.invoke(app, ["refresh", "--as-of", AS_OF.isoformat()], env=env)
@@ -74,42 +80,31 @@ def test_cli_due_on_spark_equals_reference_before_and_after_an_incremental_refre
     assert sorted((int(r[0]), int(r[1])) for r in rows[1:]) == sorted(
         zip(expected.due["company_id"].astype(int), expected.due["client_id"].astype(int))
     )
-    assert_equals_reference(spark_settings, data.companies, data.services, data.clients, data.records)
+    assert_equals_reference(spark_settings, data, data.records)
 
-    # new, changed, deleted and moved records in a second batch: the incremental refresh equals the reference on
-    # the new state (which a full refresh equals too, by the reference test above)
+    # 2. new, changed, deleted and moved records in a second batch, and an opt-out in PostgreSQL; the daily flow's
+    # refresh (incremental) must give the reference's answer on the new state, the opt-out included
     changes = changed_versions(data.records)
+    latest = list(({r["id"]: r for r in data.records} | {r["id"]: r for r in changes}).values())
+    before = reference.compute(data.companies, data.services, data.clients, latest, *SEED_FILES, AS_OF)
+    opted = before.due[before.due["company_id"] == 101].head(1).to_dict("records")[0]
+    opt_outs = [{"company_id": 101, "client_id": int(opted["client_id"])}]
     with Warehouse.connect(spark_settings) as wh:
         ingest(wh, sources_from_objects(records=changes), "changes")
-    again = runner.invoke(app, ["refresh", "--as-of", AS_OF.isoformat()], env=env)
-    assert again.exit_code == 0, again.output
-    latest = {r["id"]: r for r in data.records} | {r["id"]: r for r in changes}
-    assert_equals_reference(spark_settings, data.companies, data.services, data.clients, list(latest.values()))
+        optout.add(wh, 101, client_id=int(opted["client_id"]))  # before the run: the opt-out reaches the models
 
-
-def test_daily_flow_with_models_on_spark_and_outbox_on_postgres(
-    spark_settings, tmp_path: Path, monkeypatch, prefect_server
-) -> None:
-    from reactivation.flows.daily import reactivation_daily
-    from reactivation.flows.deliver import reactivation_deliver
-
-    for name, value in spark_env(spark_settings).items():
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
     log_path = tmp_path / "sent.jsonl"
     monkeypatch.setenv("REACTIVATION_CHANNEL", "log")
     monkeypatch.setenv("REACTIVATION_LOG_CHANNEL_PATH", str(log_path))
     monkeypatch.setenv("REACTIVATION_MAX_DUE_SHARE", "1.0")
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    data = demo.generate(n_clients=240, years=2, seed=21, as_of=AS_OF)
-    expected = reference.compute(data.companies, data.services, data.clients, data.records, *SEED_FILES, AS_OF)
-    opted = expected.due[expected.due["company_id"] == 101].head(1).to_dict("records")[0]
-    with Warehouse.connect(spark_settings) as wh:
-        ingest(wh, sources_from_objects(companies=data.companies, services=data.services, clients=data.clients,
-                                        records=data.records), "demo")  # fmt: skip
-        optout.add(wh, 101, client_id=opted["client_id"])  # before the run: PostgreSQL's opt-out reaches the models
-
     summary = reactivation_daily(as_of=AS_OF.isoformat(), now=NOON)
-    with Warehouse.connect(spark_settings) as wh:  # the outbox is in PostgreSQL, not in Spark
+    assert_equals_reference(spark_settings, data, latest, opt_outs)
+
+    # 3. the outbox is in PostgreSQL, not in Spark; every send-time check holds there
+    with Warehouse.connect(spark_settings) as wh:
         assert wh.engine == "postgres"
         rows = wh.query_df("select * from reactivation_messages order by message_key").to_dict("records")
     assert summary["inserted"] == len(rows) > 20

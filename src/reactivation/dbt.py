@@ -184,11 +184,18 @@ def _as_date(value: Any) -> date | None:
 def target_path(settings: Settings) -> Path:
     """Where dbt writes its artifacts (manifest, run results, catalog) for this warehouse's engine.
 
-    `target/` of the project, unless `REACTIVATION_DBT_TARGET_ROOT` names a folder: then one sub-folder per engine,
-    so alternating engines (or parallel test workers, each with its own root) keep their partial-parse state.
+    `target/` of the project, unless `REACTIVATION_DBT_TARGET_ROOT` names a folder: then one sub-folder per engine
+    and warehouse (DuckDB file, PostgreSQL or Spark schema). dbt hashes the connection into its parsed manifest, so
+    alternating warehouses (a test's second one, parallel test workers) each keep their partial-parse state.
     """
     root = os.environ.get(TARGET_ROOT_ENV)
-    return Path(root) / settings.target if root else settings.project_dir / "target"
+    if not root:
+        return settings.project_dir / "target"
+    if settings.target == "duckdb":
+        warehouse = hashlib.sha1(str(settings.duckdb_path.resolve()).encode()).hexdigest()[:12]
+    else:
+        warehouse = settings.spark_schema if settings.target == "spark" else settings.pg_schema
+    return Path(root) / settings.target / warehouse
 
 
 def _artifact_paths(settings: Settings, variables: dict[str, Any]) -> list[str]:

@@ -145,7 +145,8 @@ def bench_warehouse(run: Run, engine: str, size: str) -> None:
     # dbt's artefacts where `reactivation` puts them under REACTIVATION_DBT_TARGET_ROOT: the bench's dbt calls and the
     # product's commands (`steps.cli_env`) share one partial-parse state, as one day's run shares it with the next
     dbt_root = run.work / f"dbt-{engine}-{size}"
-    dbt_dirs = (str(dbt_root / settings.target), str(dbt_root / settings.target / "logs"))
+    dbt_folder = steps.cli_target_path(settings, dbt_root)
+    dbt_dirs = (str(dbt_folder), str(dbt_folder / "logs"))
     env = steps.cli_env(settings, run.work, dbt_root, run.work / f"sent-{engine}-{size}.jsonl")
 
     def dbt(step: str, command: list[str]) -> steps.Result:
@@ -181,7 +182,7 @@ def bench_warehouse(run: Run, engine: str, size: str) -> None:
         dbt(f"incremental {share_label(share)}", ["run"])
     day = args.as_of
     load_day(run, engine, size, settings, day, DAY_LOAD)
-    refresh = steps.in_child(steps.refresh_process_step, settings, day, env, dbt_root)
+    refresh = steps.in_child(steps.refresh_process_step, settings, day, env, dbt_folder)
     run.add(engine, size, DAY_REFRESH, refresh, refresh_notes(refresh, day))
     check_incremental(run, engine, size, settings, dbt)  # the incremental state after the batches and the day
     if engine == "spark":  # the floor is written in DuckDB's and PostgreSQL's SQL
@@ -220,8 +221,8 @@ def refresh_notes(result: steps.Result, day: date) -> str:
     sums = ", ".join(f"{len(v)} {k}s Σ {sum(v):.2f} s" for k, v in sorted(by_kind.items()))
     slowest = ", ".join(f"{n['node']} {n['seconds']:.2f}" for n in nodes[:3])
     return (
-        f"`reactivation refresh --as-of {day}` (fresh process, selector daily); dbt elapsed "
-        f"{result['dbt_elapsed']:.2f} s of the wall time; {sums}; slowest: {slowest}"
+        f"`reactivation refresh --as-of {day}` (fresh process, selector daily): {result['summary']}; "
+        f"{result['parse']}; dbt elapsed {result['dbt_elapsed']:.2f} s of the wall time; {sums}; slowest: {slowest}"
     )
 
 

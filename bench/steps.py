@@ -277,6 +277,17 @@ def cli_env(settings: Settings, work: Path, dbt_root: Path, log_path: Path) -> d
     return env
 
 
+def cli_target_path(settings: Settings, dbt_root: Path) -> Path:
+    """The folder `reactivation` writes dbt's artefacts into for this warehouse under `dbt_root`
+    (`reactivation.dbt.target_path` with REACTIVATION_DBT_TARGET_ROOT set to it)."""
+    from unittest import mock
+
+    from reactivation import dbt
+
+    with mock.patch.dict(os.environ, {dbt.TARGET_ROOT_ENV: str(dbt_root)}):
+        return dbt.target_path(settings)
+
+
 def reactivation_command() -> str:
     """The venv's `reactivation` entry point (beside this interpreter)."""
     path = Path(sys.executable).with_name("reactivation")
@@ -347,13 +358,22 @@ def _failed(what: str, done: Result) -> RuntimeError:
     return RuntimeError(f"{what} exited with {done['returncode']}:\n{tail}")
 
 
-def refresh_process_step(settings: Settings, as_of: date, env: dict[str, str], dbt_root: Path) -> Result:
+def refresh_process_step(settings: Settings, as_of: date, env: dict[str, str], dbt_folder: Path) -> Result:
     """`reactivation refresh --as-of D` in a fresh process (what the daily flow's refresh runs): wall seconds, the
-    process tree's peak memory, and each dbt node's time from the run's `run_results.json`."""
+    process tree's peak memory, and each dbt node's time from the run's `run_results.json` in `dbt_folder`."""
+    log = dbt_folder / "logs" / "dbt.log"
+    logged = log.stat().st_size if log.exists() else 0
     done = run_process([reactivation_command(), "refresh", "--as-of", as_of.isoformat()], env)
     if done["returncode"] != 0:
         raise _failed("reactivation refresh", done)
-    results = json.loads((dbt_root / settings.target / "run_results.json").read_text(encoding="utf-8"))
+    with log.open("rb") as handle:  # what this refresh appended to dbt's log: did it parse the project again?
+        handle.seek(logged)
+        appended = handle.read().decode("utf-8", "replace")
+    full_parse = re.search(r"Unable to do partial parsing because ([^\n]*)", appended)
+    path = dbt_folder / "run_results.json"
+    results = json.loads(path.read_text(encoding="utf-8"))
+    if path.stat().st_mtime < done["spawned"] or results.get("args", {}).get("which") != "build":
+        raise RuntimeError(f"{path} is not the refresh's (dbt wrote its artefacts elsewhere)")
     nodes = [
         {
             "node": r["unique_id"].split(".")[0] + ":" + r["unique_id"].split(".")[-1]
@@ -372,6 +392,7 @@ def refresh_process_step(settings: Settings, as_of: date, env: dict[str, str], d
         "dbt_elapsed": float(results.get("elapsed_time") or 0.0),
         "nodes": nodes,
         "summary": summary,
+        "parse": f"full parse ({full_parse.group(1).strip().rstrip('.')})" if full_parse else "partial parse",
     }
 
 

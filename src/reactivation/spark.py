@@ -42,8 +42,15 @@ BUCKETS_ALSO_FROM = {"raw_yclients_record_services": "raw_yclients_records"}
 # the runner's own tables the models read (staging/runner), without the personal and free-text columns no model reads
 RUNNER_SNAPSHOT: dict[str, set[str]] = {
     "reactivation_messages": {
-        "phone", "message_text", "template_params", "prompt", "review_note", "last_error", "fallback_reason",
-        "provider_message_id", "claimed_by",
+        "phone",
+        "message_text",
+        "template_params",
+        "prompt",
+        "review_note",
+        "last_error",
+        "fallback_reason",
+        "provider_message_id",
+        "claimed_by",
     },  # fmt: skip
     "reactivation_opt_outs": {"message_text"},
 }

@@ -48,3 +48,26 @@
     {{ exceptions.raise_compiler_error("contact_exclusion: no shared rule for reason " ~ reason) }}
     {%- endif %}
 {% endmacro %}
+
+{#- `max_attempts` for either campaign: candidates with `limit` or more of the CTE `messages`' rows in their cycle. -#}
+{% macro attempts_exclusion(messages, limit) %}
+    select candidates.company_id, candidates.client_id
+    from candidates
+    inner join {{ messages }} as messages
+        on messages.company_id = candidates.company_id
+        and messages.client_id = candidates.client_id
+        and messages.cycle_id = candidates.cycle_id
+    group by candidates.company_id, candidates.client_id
+    having count(*) >= {{ limit }}
+{% endmacro %}
+
+{#- One (company_id, client_id, reason) row per reason CTE, exactly the reasons listed (a reason without its CTE
+    fails to compile; a CTE not listed is never applied). -#}
+{% macro exclusion_reasons_union(reasons) %}
+    {%- for reason in reasons %}
+    select company_id, client_id, '{{ reason }}' as reason from {{ reason }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{% endmacro %}

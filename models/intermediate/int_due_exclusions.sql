@@ -61,24 +61,10 @@ cooldown as (
     )
 ),
 
-max_attempts as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    inner join attempt_messages as messages
-        on messages.company_id = candidates.company_id
-        and messages.client_id = candidates.client_id
-        and messages.cycle_id = candidates.cycle_id
-    group by candidates.company_id, candidates.client_id
-    having count(*) >= {{ var('max_attempts_per_cycle') }}
+max_attempts as ({{ attempts_exclusion('attempt_messages', var('max_attempts_per_cycle')) }}
 ),
 
-reasons as (
-    {%- for reason in var('exclusion_reasons') %}
-    select company_id, client_id, '{{ reason }}' as reason from {{ reason }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+reasons as ({{ exclusion_reasons_union(var('exclusion_reasons')) }}
 ),
 
 final as (

@@ -54,24 +54,10 @@ frequency_cap as (
     where last_contacts.is_within_frequency_cap
 ),
 
-max_attempts as (
-    select candidates.company_id, candidates.client_id
-    from candidates
-    inner join rebook_messages as messages
-        on messages.company_id = candidates.company_id
-        and messages.client_id = candidates.client_id
-        and messages.cycle_id = candidates.cycle_id
-    group by candidates.company_id, candidates.client_id
-    having count(*) >= {{ var('rebook_max_attempts_per_cycle') }}
+max_attempts as ({{ attempts_exclusion('rebook_messages', var('rebook_max_attempts_per_cycle')) }}
 ),
 
-reasons as (
-    {%- for reason in var('rebook_exclusion_reasons') %}
-    select company_id, client_id, '{{ reason }}' as reason from {{ reason }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+reasons as ({{ exclusion_reasons_union(var('rebook_exclusion_reasons')) }}
 ),
 
 final as (

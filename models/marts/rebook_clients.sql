@@ -26,51 +26,10 @@ outlook as (
     select * from {{ ref('int_return_outlook') }}
 ),
 
-final as (
-    select
-        candidates.company_id,
-        candidates.client_id,
-        contacts.client_name,
-        contacts.phone,
-        candidates.service_id,
-        service_categories.service_title,
-        candidates.category,
-        candidates.last_visit_date,
-        candidates.interval_days,
-        candidates.interval_level,
-        candidates.interval_count,
-        candidates.days_since,
-        candidates.overdue_ratio,
-        candidates.expected_next_visit_date,
-        candidates.days_to_expected_visit,
-        candidates.cycle_id,
-        outlook.p_winback_needed,
-        outlook.predicted_segment,
-        companies.company_name,
-        companies.locale,
-        companies.timezone,
-        companies.country,
-        companies.booking_url,
-        candidates.as_of_date
-    from candidates
-    inner join contacts
-        on contacts.company_id = candidates.company_id
-        and contacts.client_id = candidates.client_id
-    inner join companies
-        on companies.company_id = candidates.company_id
-    left join service_categories
-        on service_categories.company_id = candidates.company_id
-        and service_categories.service_id = candidates.service_id
-    left join outlook
-        on outlook.company_id = candidates.company_id
-        and outlook.client_id = candidates.client_id
-        and outlook.service_id = candidates.service_id
-    where not exists (
-        select 1
-        from exclusions
-        where exclusions.company_id = candidates.company_id
-            and exclusions.client_id = candidates.client_id
-    )
+final as ({{ campaign_clients(
+    candidate_columns=['expected_next_visit_date', 'days_to_expected_visit'],
+    outlook_columns=['p_winback_needed', 'predicted_segment'],
+) }}
 )
 
 select * from final

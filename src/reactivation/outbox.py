@@ -274,46 +274,55 @@ def _outgoing(row: dict[str, Any]) -> OutgoingMessage:
     )
 
 
-# Each blocker is a predicate over the outbox row `m`, read from the runner's own tables at the moment of sending
-# (never from the models, which may be a day old); its `%s` parameters come from `_blocker_params`, in order.
+# Each blocker is a predicate over the outbox row being sent, read from the runner's own tables at the moment of
+# sending (never from the models, which may be a day old). The row's company, client, phone and key come in as
+# parameters (`_blocker_params`, in order), not as references to the outer row: a correlated subquery inside an
+# UPDATE cost DuckDB ~17 ms a message even on a small warehouse; with constants each is a filtered scan.
 _BLOCKERS: dict[str, str] = {
     OPTED_OUT: """
         exists (
             select 1 from reactivation_opt_outs o
-            where o.company_id = m.company_id and o.removed_at is null
-                and (o.client_id = m.client_id or (o.phone is not null and '+' || o.phone = m.phone))
+            where o.company_id = %s and o.removed_at is null
+                and (o.client_id = %s or (o.phone is not null and '+' || o.phone = %s))
         )
         or exists (
             select 1 from raw_yclients_clients c
-            where c.company_id = m.company_id and c.id = m.client_id and coalesce(c.sms_not, 0) = 1
+            where c.company_id = %s and c.id = %s and coalesce(c.sms_not, 0) = 1
         )""",
     CLIENT_DELETED: """
         exists (
             select 1 from raw_yclients_clients c
-            where c.company_id = m.company_id and c.id = m.client_id and coalesce(c.deleted, false)
+            where c.company_id = %s and c.id = %s and coalesce(c.deleted, false)
         )""",
     BOOKED: """
         exists (
             select 1 from raw_yclients_records r
-            where r.company_id = m.company_id and r.client_id = m.client_id
+            where r.company_id = %s and r.client_id = %s
                 and not coalesce(r.deleted, false) and r.visit_at >= %s
         )""",
     # any campaign: another row to the client sent since the cut-off, or in flight right now (a concurrent run)
     FREQUENCY_CAP: f"""
         exists (
             select 1 from reactivation_messages o
-            where o.company_id = m.company_id and o.client_id = m.client_id and o.message_key <> m.message_key
+            where o.company_id = %s and o.client_id = %s and o.message_key <> %s
                 and ((o.status = '{SENT}' and o.sent_at >= %s) or (o.status = '{PENDING}' and o.send_started_at >= %s))
         )""",
 }
 
 
 def _blocker_params(row: dict[str, Any], stamp: datetime, policy: SendPolicy) -> list[Any]:
-    """The blockers' parameters in `_BLOCKERS` order: BOOKED from the start of the row's as-of day (local time),
-    FREQUENCY_CAP from `min_days_between_messages` days before the moment of sending."""
+    """The blockers' parameters in `_BLOCKERS` order: the row's company, client, phone and key; BOOKED from the
+    start of the row's as-of day (local time), FREQUENCY_CAP from `min_days_between_messages` days before the
+    moment of sending."""
+    company, client = int(row["company_id"]), int(row["client_id"])
     cap_from = stamp - timedelta(days=policy.min_days_between_messages)
-    params = {BOOKED: [_booked_from(row)], FREQUENCY_CAP: [cap_from, cap_from]}
-    return [value for name in _BLOCKERS for value in params.get(name, [])]
+    params = {
+        OPTED_OUT: [company, client, row["phone"], company, client],
+        CLIENT_DELETED: [company, client],
+        BOOKED: [company, client, _booked_from(row)],
+        FREQUENCY_CAP: [company, client, row["message_key"], cap_from, cap_from],
+    }
+    return [value for name in _BLOCKERS for value in params[name]]
 
 
 def _booked_from(row: dict[str, Any]) -> datetime:

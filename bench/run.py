@@ -30,6 +30,7 @@ from bench.report import (
     Row,
     size_lines,
 )
+from reactivation.dbt import target_path
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
 
@@ -145,7 +146,7 @@ def bench_warehouse(run: Run, engine: str, size: str) -> None:
     # dbt's artefacts where `reactivation` puts them under REACTIVATION_DBT_TARGET_ROOT: the bench's dbt calls and the
     # product's commands (`steps.cli_env`) share one partial-parse state, as one day's run shares it with the next
     dbt_root = run.work / f"dbt-{engine}-{size}"
-    dbt_folder = steps.cli_target_path(settings, dbt_root)
+    dbt_folder = target_path(settings, dbt_root)
     dbt_dirs = (str(dbt_folder), str(dbt_folder / "logs"))
     env = steps.cli_env(settings, run.work, dbt_root, run.work / f"sent-{engine}-{size}.jsonl")
 

@@ -277,17 +277,6 @@ def cli_env(settings: Settings, work: Path, dbt_root: Path, log_path: Path) -> d
     return env
 
 
-def cli_target_path(settings: Settings, dbt_root: Path) -> Path:
-    """The folder `reactivation` writes dbt's artefacts into for this warehouse under `dbt_root`
-    (`reactivation.dbt.target_path` with REACTIVATION_DBT_TARGET_ROOT set to it)."""
-    from unittest import mock
-
-    from reactivation import dbt
-
-    with mock.patch.dict(os.environ, {dbt.TARGET_ROOT_ENV: str(dbt_root)}):
-        return dbt.target_path(settings)
-
-
 def reactivation_command() -> str:
     """The venv's `reactivation` entry point (beside this interpreter)."""
     path = Path(sys.executable).with_name("reactivation")

@@ -181,14 +181,15 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def target_path(settings: Settings) -> Path:
+def target_path(settings: Settings, root: str | Path | None = None) -> Path:
     """Where dbt writes its artifacts (manifest, run results, catalog) for this warehouse's engine.
 
-    `target/` of the project, unless `REACTIVATION_DBT_TARGET_ROOT` names a folder: then one sub-folder per engine
-    and warehouse (DuckDB file, PostgreSQL or Spark schema). dbt hashes the connection into its parsed manifest, so
-    alternating warehouses (a test's second one, parallel test workers) each keep their partial-parse state.
+    `target/` of the project, unless a root folder is given (`root`, else `REACTIVATION_DBT_TARGET_ROOT`): then one
+    sub-folder per engine and warehouse (DuckDB file, PostgreSQL or Spark schema). dbt hashes the connection into its
+    parsed manifest, so alternating warehouses (a test's second one, parallel test workers) each keep their
+    partial-parse state.
     """
-    root = os.environ.get(TARGET_ROOT_ENV)
+    root = root or os.environ.get(TARGET_ROOT_ENV)
     if not root:
         return settings.project_dir / "target"
     if settings.target == "duckdb":

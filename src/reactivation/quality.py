@@ -1,6 +1,10 @@
 """The gate before any message leaves: a Great Expectations (1.x) validation of each company's `due_clients`
 and of its raw-data freshness and volume (`company_health`). A failed gate stops that company's sending and the
 report is kept in `reactivation_quality_reports`; other companies go on.
+
+All companies are validated together (one validation of their due clients, one of their health rows) and the
+unexpected rows are split by company, so the gate costs what the checked rows cost: validating company by company
+cost ~0.35 s of Great Expectations overhead per company, 90 s a day for a 250-company chain.
 """
 
 from __future__ import annotations
@@ -68,33 +72,33 @@ def _context() -> Any:
 
 
 @cache
-def _validation(kind: str, settings: GateSettings, max_due_rows: int | None = None) -> Any:
-    """One validation definition per table kind (and row limit), built once per process."""
+def _validation(kind: str, settings: GateSettings) -> Any:
+    """One validation definition per table kind, built once per process."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     context = _context()
-    name = f"{kind}_{max_due_rows}_{abs(hash(settings))}"
+    name = f"{kind}_{abs(hash(settings))}"
     source = context.data_sources.add_or_update_pandas(f"source_{name}")
     batch = source.add_dataframe_asset(f"asset_{name}").add_batch_definition_whole_dataframe(f"batch_{name}")
     suite = context.suites.add(gx.ExpectationSuite(name=f"suite_{name}"))
-    for expectation in _expectations(kind, settings, max_due_rows, gxe):
+    for expectation in _expectations(kind, settings, gxe):
         suite.add_expectation(expectation)
     return context.validation_definitions.add(
         gx.ValidationDefinition(name=f"validation_{name}", data=batch, suite=suite)
     )
 
 
-def _expectations(kind: str, settings: GateSettings, max_due_rows: int | None, gxe: Any) -> list[Any]:
-    if kind == "health":
+def _expectations(kind: str, settings: GateSettings, gxe: Any) -> list[Any]:
+    if kind == "health":  # one row per company
         return [
             gxe.ExpectColumnValuesToBeBetween(column="records", min_value=settings.min_records),
             gxe.ExpectColumnValuesToBeBetween(column="hours_since_load", max_value=settings.max_hours_since_load),
             gxe.ExpectColumnValuesToBeBetween(column="active_clients", min_value=1),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="max_due_rows", column_B="due_rows", or_equal=True),
         ]
-    return [
-        gxe.ExpectTableRowCountToBeBetween(min_value=0, max_value=max_due_rows),
-        gxe.ExpectColumnValuesToBeUnique(column="client_id"),
+    return [  # the due clients of every checked company
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["company_id", "client_id"]),
         *[gxe.ExpectColumnValuesToNotBeNull(column=c) for c in
           ("company_id", "client_id", "phone", "service_id", "tone", "interval_level", "interval_days")],
         gxe.ExpectColumnValuesToBeInSet(column="tone", value_set=list(settings.tones)),
@@ -107,40 +111,105 @@ def _expectations(kind: str, settings: GateSettings, max_due_rows: int | None, g
     ]  # fmt: skip
 
 
-def _failed(result: Any) -> list[str]:
-    failed = []
+# every unexpected row with the company it belongs to, so one validation of all companies yields each one's verdict
+_RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["company_id"]}
+_SAMPLES_PER_CHECK = 20  # like Great Expectations' own partial_unexpected_list
+
+
+def _check_name(kwargs: dict[str, Any], kind: str) -> str:
+    columns = kwargs.get("column") or ", ".join(
+        kwargs.get("column_list") or [c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c]
+    )
+    return f"{kind}({columns})" if columns else kind
+
+
+def _per_company(result: Any) -> dict[int, list[dict[str, Any]]]:
+    """Each company's share of a validation: per check, its unexpected count and the first few unexpected values."""
+    checks: dict[int, list[dict[str, Any]]] = {}
     for item in result.results:
-        if not item.success:
-            config = item.expectation_config
-            column = config.kwargs.get("column")
-            failed.append(f"{config.type}({column})" if column else config.type)
-    return failed
+        kwargs = {k: v for k, v in item.expectation_config.kwargs.items() if k != "batch_id"}
+        name = _check_name(kwargs, item.expectation_config.type)
+        found: dict[int, list[Any]] = {}
+        for row in item.result.get("unexpected_index_list") or []:
+            company_id = int(row["company_id"])
+            value = (
+                _plain(row.get(kwargs["column"]))
+                if "column" in kwargs
+                else {k: _plain(v) for k, v in row.items() if k != "company_id" or "column_list" in kwargs}
+            )
+            found.setdefault(company_id, []).append(value)
+        for company_id, values in found.items():
+            checks.setdefault(company_id, []).append({
+                "check": name,
+                "kwargs": kwargs,
+                "success": False,
+                "result": {"unexpected_count": len(values), "partial_unexpected_list": values[:_SAMPLES_PER_CHECK]},
+            })  # fmt: skip
+    return checks
+
+
+def check_companies(
+    company_ids: list[int], due: pd.DataFrame, health: pd.DataFrame, settings: GateSettings, now: datetime
+) -> list[GateResult]:
+    """Validate the due clients and raw-data health of every company in two validations (one per table kind),
+    then split the unexpected rows by company: the gate's cost follows the rows checked, not the company count.
+
+    `due` holds the due clients of these companies; `health` is `company_health` indexed by company."""
+    known = [c for c in company_ids if c in health.index]
+    due_rows = due.groupby("company_id").size() if len(due) else pd.Series(dtype="int64")
+    summary = pd.DataFrame(
+        [{
+            "company_id": company_id,
+            "records": int(health.at[company_id, "records"]),
+            "active_clients": int(health.at[company_id, "active_clients"]),
+            "hours_since_load": _hours_since(health.at[company_id, "last_loaded_at"], now),
+            "due_rows": int(due_rows.get(company_id, 0)),
+            "max_due_rows": int(settings.max_due_share * int(health.at[company_id, "active_clients"])),
+        } for company_id in known]
+    )  # fmt: skip
+    failed_checks: dict[int, list[dict[str, Any]]] = {}
+    for kind, frame in (("health", summary), ("due", due[due["company_id"].isin(known)])):
+        if len(frame):
+            result = _validation(kind, settings).run(
+                batch_parameters={"dataframe": frame.reset_index(drop=True)}, result_format=_RESULT_FORMAT
+            )
+            for company_id, checks in _per_company(result).items():
+                failed_checks.setdefault(company_id, []).extend(checks)
+    by_company = summary.set_index("company_id") if len(summary) else summary
+    results = []
+    for company_id in company_ids:
+        if company_id not in health.index:
+            results.append(GateResult(company_id, False, ["unknown_company"], {}))
+            continue
+        checks = failed_checks.get(company_id, [])
+        row = by_company.loc[company_id]
+        report = {
+            "due_rows": int(row["due_rows"]),
+            "max_due_rows": int(row["max_due_rows"]),
+            "health": {k: _plain(row[k]) for k in ("records", "active_clients", "hours_since_load")},
+            "failed": checks,
+        }
+        results.append(GateResult(company_id, not checks, [c["check"] for c in checks], report))
+    return results
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (NaN as None), for the stored JSON report."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and value != value else value
+
+
+def _hours_since(loaded_at: Any, now: datetime) -> float:
+    if pd.isna(loaded_at):
+        return 1e9
+    return (pd.Timestamp(now) - pd.Timestamp(loaded_at)).total_seconds() / 3600
 
 
 def check_company(
     company_id: int, due: pd.DataFrame, health: pd.Series, settings: GateSettings, now: datetime
 ) -> GateResult:
-    """Validate one company's due clients and raw-data health."""
-    max_due_rows = int(settings.max_due_share * int(health["active_clients"]))
-    loaded = pd.Timestamp(health["last_loaded_at"]) if pd.notna(health["last_loaded_at"]) else None
-    health_frame = pd.DataFrame(
-        [{
-            "records": int(health["records"]),
-            "active_clients": int(health["active_clients"]),
-            "hours_since_load": (pd.Timestamp(now) - loaded).total_seconds() / 3600 if loaded is not None else 1e9,
-        }]
-    )  # fmt: skip
-    due_result = _validation("due", settings, max_due_rows).run(batch_parameters={"dataframe": due})
-    health_result = _validation("health", settings).run(batch_parameters={"dataframe": health_frame})
-    failed = _failed(due_result) + _failed(health_result)
-    report = {
-        "due_rows": len(due),
-        "max_due_rows": max_due_rows,
-        "health": health_frame.iloc[0].to_dict(),
-        "due_validation": due_result.describe_dict(),
-        "health_validation": health_result.describe_dict(),
-    }
-    return GateResult(company_id, not failed, failed, report)
+    """Validate one company's due clients and raw-data health (`health`: its `company_health` row)."""
+    return check_companies([company_id], due, pd.DataFrame([health], index=[company_id]), settings, now)[0]
 
 
 def stored_report(report: Any) -> Any:
@@ -183,23 +252,21 @@ def run_gate(
 ) -> list[GateResult]:
     """Check each company; store every report (pass or fail) unless `persist` is off (dry runs)."""
     health = wh.query_df("select * from company_health").set_index("company_id")
-    results = []
-    for company_id in company_ids:
-        due = wh.query_df(
-            "select company_id, client_id, phone, service_id, tone, interval_level, interval_days, overdue_ratio"
-            " from due_clients where company_id = %s",
-            [company_id],
-        )
-        if company_id not in health.index:
-            result = GateResult(company_id, False, ["unknown_company"], {})
-        else:
-            result = check_company(company_id, due, health.loc[company_id], settings, now)
-        results.append(result)
-        if persist:
+    if not company_ids:
+        return []
+    placeholders = ", ".join(["%s"] * len(company_ids))
+    due = wh.query_df(
+        "select company_id, client_id, phone, service_id, tone, interval_level, interval_days, overdue_ratio"
+        f" from due_clients where company_id in ({placeholders})",
+        list(company_ids),
+    )
+    results = check_companies(company_ids, due, health, settings, now)
+    if persist:
+        for result in results:
             wh.execute(
                 "insert into reactivation_quality_reports (run_id, company_id, checked_at, success, failed_checks,"
                 " report) values (%s, %s, %s, %s, %s, %s) on conflict do nothing",
-                [run_id, company_id, now, result.success, ", ".join(result.failed_checks),
+                [run_id, result.company_id, now, result.success, ", ".join(result.failed_checks),
                  json.dumps(stored_report(result.report), default=str)],
             )  # fmt: skip
     return results

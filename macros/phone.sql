@@ -1,10 +1,17 @@
 {#- Phone numbers as digits in international form: a Russian trunk prefix 8 becomes the country code 7. -#}
 {% macro normalise_phone(phone) -%}
+    {{ normalise_phone_digits(digits_only(phone)) }}
+{%- endmacro %}
+
+{#- The same rule on text that is digits already (`digits_only` applied once, upstream). PostgreSQL substitutes a
+    column computed in a CTE or subquery into every expression that reads it, so a model that normalises many phones
+    materialises the digits first (`materialized_cte`) and calls this: each regexp then runs once per row, not the
+    dozen times the nested case and validity checks would repeat it. -#}
+{% macro normalise_phone_digits(digits) -%}
     case
-        when length({{ digits_only(phone) }}) = 11
-         and left({{ digits_only(phone) }}, 1) = '8'
-            then '7' || substr({{ digits_only(phone) }}, 2)
-        else nullif({{ digits_only(phone) }}, '')
+        when length({{ digits }}) = 11 and left({{ digits }}, 1) = '8'
+            then '7' || substr({{ digits }}, 2)
+        else nullif({{ digits }}, '')
     end
 {%- endmacro %}
 
@@ -26,3 +33,14 @@
 {% macro spark__digits_only(text_expression) -%}
     regexp_replace({{ text_expression }}, '[^0-9]', '')
 {%- endmacro %}
+
+{#- The keyword that makes a CTE a materialisation boundary: its columns are computed once per row and read from
+    there. PostgreSQL otherwise inlines a CTE read once and repeats its expressions wherever they are read; the
+    other engines either share common subexpressions already or take no such keyword. -#}
+{% macro materialized_cte() -%}
+    {{ return(adapter.dispatch('materialized_cte', 'reactivation')()) }}
+{%- endmacro %}
+
+{% macro default__materialized_cte() -%}{%- endmacro %}
+
+{% macro postgres__materialized_cte() -%}materialized{%- endmacro %}

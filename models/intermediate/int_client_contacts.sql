@@ -124,11 +124,19 @@ card_or_record as (
         and latest_record_contact.client_id = cards.client_id
 ),
 
+-- the regexp runs once per client here (see macros/phone.sql); the checks below read the stored digits
+raw_digits as {{ materialized_cte() }} (
+    select
+        *,
+        {{ digits_only('phone_raw') }} as phone_raw_digits
+    from card_or_record
+),
+
 normalised as (
     select
         *,
-        {{ normalise_phone('phone_raw') }} as phone_digits
-    from card_or_record
+        {{ normalise_phone_digits('phone_raw_digits') }} as phone_digits
+    from raw_digits
 ),
 
 final as (

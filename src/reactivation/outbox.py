@@ -27,7 +27,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -174,10 +174,11 @@ def enqueue(wh: Warehouse, rows: list[OutboxRow]) -> int:
     for row in rows:
         if row.first_scheduled_at is None:
             row.first_scheduled_at = row.scheduled_at
-    columns = list(asdict(rows[0]).keys())
+    # a shallow read of each row: dataclasses.asdict deep-copies every value, ~0.4 ms a row (2 s for 5 000)
+    columns = [column.name for column in fields(OutboxRow)]
     before = wh.fetchone("select count(*) from reactivation_messages")[0]
     # object columns keep each value as given: an integer column with a gap must not turn into floats ("4.0")
-    frame = pd.DataFrame([asdict(row) for row in rows], columns=columns, dtype=object)
+    frame = pd.DataFrame([[getattr(row, c) for c in columns] for row in rows], columns=columns, dtype=object)
     with wh.transaction():
         wh.load_stage("_outbox_new", frame, like="reactivation_messages")
         column_list = ", ".join(columns)

@@ -342,13 +342,12 @@ def _mark_in_flight(wh: Warehouse, row: dict[str, Any], run_id: str, stamp: date
     """The fence and the send-time checks in one statement: true when this run still owns the row and no blocker
     holds, and the row is now marked in flight."""
     blockers = " or ".join(f"({sql})" for sql in _BLOCKERS.values())
-    marked = wh.fetchall(
+    marked = wh.changed_rows(
         "update reactivation_messages as m set send_started_at = %s, claimed_at = %s"
-        f" where m.message_key = %s and m.claimed_by = %s and m.status = %s and not ({blockers})"
-        " returning m.message_key",
+        f" where m.message_key = %s and m.claimed_by = %s and m.status = %s and not ({blockers})",
         [stamp, stamp, row["message_key"], run_id, PENDING, *_blocker_params(row, stamp, policy)],
     )
-    return bool(marked)
+    return marked > 0
 
 
 def _blocker(wh: Warehouse, row: dict[str, Any], stamp: datetime, policy: SendPolicy) -> str | None:
@@ -363,12 +362,11 @@ def _blocker(wh: Warehouse, row: dict[str, Any], stamp: datetime, policy: SendPo
 
 def _update_owned(wh: Warehouse, row: dict[str, Any], run_id: str, assignments: str, params: list[Any]) -> bool:
     """A state change conditional on the claim: false (and nothing written) when another run took the row."""
-    changed = wh.fetchall(
-        f"update reactivation_messages set {assignments} where message_key = %s and claimed_by = %s"
-        " returning message_key",
+    changed = wh.changed_rows(
+        f"update reactivation_messages set {assignments} where message_key = %s and claimed_by = %s",
         [*params, row["message_key"], run_id],
     )
-    return bool(changed)
+    return changed > 0
 
 
 def _outside_window(

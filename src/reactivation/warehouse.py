@@ -274,6 +274,16 @@ class Warehouse:
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self._con.execute(self._sql(sql), params or None)
 
+    def changed_rows(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run an update or delete and return how many rows it changed. Cheaper than `returning` for the outbox's
+        per-message updates: DuckDB reports the count as the statement's result, and `returning` doubled the cost
+        of a one-row update there (~4 -> ~8 ms)."""
+        cur = self._con.execute(self._sql(sql), params or None)
+        if self.engine == "duckdb":
+            row = cur.fetchone()
+            return int(row[0]) if row else 0
+        return cur.rowcount
+
     def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         cur = self._con.execute(self._sql(sql), params or None)
         return cur.fetchall()

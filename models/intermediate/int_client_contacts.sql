@@ -12,7 +12,7 @@
         incremental_strategy='delete+insert',
         unique_key=['company_id', 'client_id'],
         on_schema_change='fail',
-        pre_hook="{{ delete_vanished_client_contacts() }}",
+        pre_hook=["{{ delete_vanished_client_contacts() }}", "{{ sequential_scans_on_full_build() }}"],
         indexes=postgres_indexes([
             {'columns': ['company_id', 'client_id'], 'unique': True},
             {'columns': ['company_id', 'source_record_id']},

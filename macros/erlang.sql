@@ -2,8 +2,8 @@
 
     With x = rate × t = k·t / mean, S(t) = e^(-x) · P_k(x) where P_k(x) = Σ_{i<k} x^i / i! (the Poisson CDF
     identity). P_k is summed term by term for i < 30, the largest shape the outlook uses; 1/i! is a literal
-    computed here. S is taken as exp(ln P_k(x) - x), and as 0 below e^-700, so PostgreSQL never raises an
-    underflow. -#}
+    computed here. S is taken as exp(ln P_k(x) - x) with the exponent floored at -700 (S ≈ 1e-304 there, not an
+    underflow error on PostgreSQL). -#}
 
 {% macro erlang_max_shape() -%}
     {{ return(30) }}
@@ -23,10 +23,8 @@
     )
 {%- endmacro %}
 
-{#- S(t) = P(T > t) for T ~ Erlang(k, rate), given x = rate × t. -#}
+{#- S(t) = P(T > t) for T ~ Erlang(k, rate), given x = rate × t. The exponent is floored at -700 rather than the
+    survival set to 0 by a `case`, which would spell the 30-term sum twice per row (PostgreSQL evaluates both). -#}
 {% macro erlang_survival(shape, x) -%}
-    (case
-        when ln({{ erlang_poisson_sum(shape, x) }}) - cast({{ x }} as double precision) < -700 then 0.0
-        else exp(ln({{ erlang_poisson_sum(shape, x) }}) - cast({{ x }} as double precision))
-    end)
+    exp(greatest(ln({{ erlang_poisson_sum(shape, x) }}) - cast({{ x }} as double precision), -700.0))
 {%- endmacro %}

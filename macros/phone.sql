@@ -4,8 +4,8 @@
 {%- endmacro %}
 
 {#- The same rule on text that is digits already (`digits_only` applied once, upstream). PostgreSQL substitutes a
-    column computed in a CTE or subquery into every expression that reads it, so a model that normalises many phones
-    materialises the digits first (`materialized_cte`) and calls this: each regexp then runs once per row, not the
+    column computed in a CTE into every expression that reads it, so a model that normalises many phones computes
+    the digits in a CTE ended by `evaluate_once()` and calls this: each regexp then runs once per row, not the
     dozen times the nested case and validity checks would repeat it. -#}
 {% macro normalise_phone_digits(digits) -%}
     case
@@ -33,14 +33,3 @@
 {% macro spark__digits_only(text_expression) -%}
     regexp_replace({{ text_expression }}, '[^0-9]', '')
 {%- endmacro %}
-
-{#- The keyword that makes a CTE a materialisation boundary: its columns are computed once per row and read from
-    there. PostgreSQL otherwise inlines a CTE read once and repeats its expressions wherever they are read; the
-    other engines either share common subexpressions already or take no such keyword. -#}
-{% macro materialized_cte() -%}
-    {{ return(adapter.dispatch('materialized_cte', 'reactivation')()) }}
-{%- endmacro %}
-
-{% macro default__materialized_cte() -%}{%- endmacro %}
-
-{% macro postgres__materialized_cte() -%}materialized{%- endmacro %}

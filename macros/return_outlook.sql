@@ -5,8 +5,8 @@
         S̃(t) = P(NB(a, q) < k) = q^a · Σ_{i<k} Π_{j<i} (a + j)·(1 - q) / (j + 1),   q = β / (β + t)
     (the negative binomial CDF). The sum is written in Horner form, 1 + c₀·(1 + c₁·(1 + …)) with
     c_j = (a + j)·(1 - q) / (j + 1), one gate per term for k up to erlang_max_shape(); it stays below 1e120 for
-    every a the models meet (a < 10⁴). q^a is taken as exp(a·ln q), and S̃ as 0 below e^-700, so PostgreSQL never
-    raises an underflow. -#}
+    every a the models meet (a < 10⁴). q^a is taken as exp(a·ln q), and every exponent is floored at -700, so
+    PostgreSQL never raises an underflow. Each macro spells each sum once: PostgreSQL evaluates every copy. -#}
 
 {% macro outlook_nb_sum(shape, a, beta, days) -%}
     {%- set one_minus_q -%}
@@ -29,12 +29,10 @@
         * ln(cast({{ beta }} as double precision) / (cast({{ beta }} as double precision) + {{ days }})))
 {%- endmacro %}
 
-{#- S̃(t): P(an active client has not come back t days after the last visit), the rate's uncertainty included. -#}
+{#- S̃(t): P(an active client has not come back t days after the last visit), the rate's uncertainty included.
+    The exponent is floored at -700 (S̃ ≈ 1e-304 there) instead of a `case` that would spell the sum twice. -#}
 {% macro outlook_predictive_survival(shape, a, beta, days) -%}
-    (case
-        when {{ outlook_nb_log_base(a, beta, days) }} + ln({{ outlook_nb_sum(shape, a, beta, days) }}) < -700 then 0.0
-        else exp({{ outlook_nb_log_base(a, beta, days) }} + ln({{ outlook_nb_sum(shape, a, beta, days) }}))
-    end)
+    exp(greatest({{ outlook_nb_log_base(a, beta, days) }} + ln({{ outlook_nb_sum(shape, a, beta, days) }}), -700.0))
 {%- endmacro %}
 
 {#- S̃(t₂) / S̃(t₁) = P(no return by t₂ | none by t₁), t₂ ≥ t₁, without dividing two underflowed survivals:
@@ -52,7 +50,8 @@
 {#- P(still a client | no return by t) with a time-based dropout: a client stops at rate μ per day, whatever their
     rhythm. Alive and not back: e^(-μt)·S̃(t). Stopped before coming back (with the rate at its estimate λ = a / β):
     ∫₀ᵗ μe^(-μu) S(u) du = 1 - ρ^k·(1 - S_{λ+μ}(t)) - e^(-μt)·S_λ(t), ρ = λ / (λ + μ), S the Erlang survival.
-    p_active = alive / (alive + stopped); 1 when μ = 0. Exponents are floored at -700 (no PostgreSQL underflow). -#}
+    p_active = alive / (alive + stopped); 1 when μ = 0; 0 when alive is below 1e-300 (at the survival's floor).
+    Exponents are floored at -700 (no PostgreSQL underflow). -#}
 {% macro outlook_p_active(shape, a, beta, days, rate, survival) -%}
     {%- set lam -%}(cast({{ a }} as double precision) / {{ beta }}){%- endset -%}
     {%- set alive -%}
@@ -69,7 +68,7 @@
     {%- endset -%}
     (case
         when {{ rate }} <= 0 then 1.0
-        when {{ alive }} <= 0 then 0.0
+        when {{ alive }} < 1e-300 then 0.0
         else {{ alive }} / ({{ alive }} + {{ stopped }})
     end)
 {%- endmacro %}

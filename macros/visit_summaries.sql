@@ -21,14 +21,20 @@
     group by visits.company_id, visits.client_id, visits.service_id
 {%- endmacro %}
 
-{#- Count and median of the valid intervals (the client's own rhythm; personal level of the waterfall). -#}
+{#- Count and median of the valid intervals (the client's own rhythm; personal level of the waterfall), and their
+    sum and sum of squares: whole numbers, exact in any order of summation, from which int_return_outlook takes
+    the mean and variance without reading the intervals again (a key's moments are carried with its history). -#}
 {% macro valid_interval_summary(intervals, keys=none, before=none) -%}
     select
         intervals.company_id,
         intervals.client_id,
         intervals.service_id,
         count(*) as valid_interval_count,
-        {{ median('intervals.interval_days') }} as median_interval_days
+        {{ median('intervals.interval_days') }} as median_interval_days,
+        -- cast back: the sum of a bigint is numeric on PostgreSQL and a 128-bit integer on DuckDB
+        cast(sum(cast(intervals.interval_days as bigint)) as bigint) as valid_interval_sum_days,
+        cast(sum(cast(intervals.interval_days as bigint) * intervals.interval_days) as bigint)
+            as valid_interval_square_sum
     from {{ intervals }} as intervals
     {{- visit_keys_join('intervals', keys) }}
     where intervals.is_valid

@@ -125,11 +125,12 @@ card_or_record as (
 ),
 
 -- the regexp runs once per client here (see macros/phone.sql); the checks below read the stored digits
-raw_digits as {{ materialized_cte() }} (
+raw_digits as (
     select
         *,
         {{ digits_only('phone_raw') }} as phone_raw_digits
     from card_or_record
+    {{ evaluate_once() }}
 ),
 
 normalised as (

@@ -29,7 +29,9 @@ settled as (
         history.first_visit_date,
         history.last_visit_date,
         history.valid_interval_count,
-        history.median_interval_days
+        history.median_interval_days,
+        history.valid_interval_sum_days,
+        history.valid_interval_square_sum
     from history
     inner join companies
         on companies.company_id = history.company_id
@@ -62,7 +64,9 @@ cut_at_as_of as (
         straddling_visits.first_visit_date,
         straddling_visits.last_visit_date,
         coalesce(straddling_intervals.valid_interval_count, 0) as valid_interval_count,
-        straddling_intervals.median_interval_days
+        straddling_intervals.median_interval_days,
+        coalesce(straddling_intervals.valid_interval_sum_days, 0) as valid_interval_sum_days,
+        coalesce(straddling_intervals.valid_interval_square_sum, 0) as valid_interval_square_sum
     from straddling_visits
     left join straddling_intervals
         on straddling_intervals.company_id = straddling_visits.company_id

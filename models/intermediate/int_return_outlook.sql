@@ -1,7 +1,8 @@
 {#- One row per company, client and service with a visit before the as-of date: the return outlook.
 
-    A table, rebuilt each run: one grouped pass over the valid intervals before the as-of date (incremental
-    would need int_intervals_personal's straddle logic again for the mean and variance; not worth it yet).
+    A table, rebuilt each run from one row per key: each key's interval moments (count, sum, sum of squares of
+    its valid intervals before the as-of date) come carried in int_intervals_personal, so no interval is read
+    here; the per-service and per-company pools aggregate those rows.
     - shape k (Erlang regularity): the client's squared coefficient of variation cv² of valid intervals, shrunk
       toward the pool of their company and service: cv² = (n·cv²_client + n0·cv²_pool) / (n + n0) with
       n0 = `outlook_prior_intervals`, when n ≥ `outlook_min_intervals`; else cv²_pool. The pool is the
@@ -19,8 +20,8 @@ with chosen as (
     select * from {{ ref('int_intervals_chosen') }}
 ),
 
-intervals as (
-    select * from {{ ref('int_visit_intervals') }}
+personal as (
+    select * from {{ ref('int_intervals_personal') }}
 ),
 
 companies as (
@@ -31,21 +32,25 @@ dropout as (
     select * from {{ ref('outlook_dropout') }}
 ),
 
+-- each key's valid intervals before the as-of date, as int_intervals_personal carries them (count, exact sums):
+-- the mean, and the sample variance from the exact integer n·Σx² - (Σx)² (no cancellation, no summation order)
 client_moments as (
     select
-        intervals.company_id,
-        intervals.client_id,
-        intervals.service_id,
-        count(*) as valid_interval_count,
-        sum(cast(intervals.interval_days as double precision)) as interval_sum_days,
-        avg(cast(intervals.interval_days as double precision)) as mean_interval_days,
-        var_samp(cast(intervals.interval_days as double precision)) as interval_variance
-    from intervals
-    inner join companies
-        on companies.company_id = intervals.company_id
-    where intervals.is_valid
-        and intervals.visit_date < companies.as_of_date
-    group by intervals.company_id, intervals.client_id, intervals.service_id
+        company_id,
+        client_id,
+        service_id,
+        valid_interval_count,
+        cast(valid_interval_sum_days as double precision) as interval_sum_days,
+        cast(valid_interval_sum_days as double precision) / valid_interval_count as mean_interval_days,
+        case
+            when valid_interval_count >= 2
+                then cast(
+                    valid_interval_count * valid_interval_square_sum - valid_interval_sum_days * valid_interval_sum_days
+                    as double precision
+                ) / (cast(valid_interval_count as double precision) * (valid_interval_count - 1))
+        end as interval_variance
+    from personal
+    where valid_interval_count > 0
 ),
 
 client_cv2 as (

@@ -37,6 +37,8 @@ final as (
         visit_summary.last_visit_date,
         coalesce(interval_summary.valid_interval_count, 0) as valid_interval_count,
         interval_summary.median_interval_days,
+        coalesce(interval_summary.valid_interval_sum_days, 0) as valid_interval_sum_days,
+        coalesce(interval_summary.valid_interval_square_sum, 0) as valid_interval_square_sum,
         visit_summary.batch_id
     from visit_summary
     left join interval_summary

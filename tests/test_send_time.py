@@ -278,6 +278,11 @@ def test_bulk_enqueue_keeps_integers_with_gaps_and_a_rerun_inserts_nothing(wareh
     assert enqueue(warehouse, rows) == 0  # same keys: nothing new
     stored = dict(warehouse.fetchall("select message_key, sms_segments from reactivation_messages"))
     assert stored == {rows[0].message_key: 2, rows[1].message_key: None, rows[2].message_key: None}
+    # a new key for an attempt already queued, a key twice in one batch: only the one new row goes in, once
+    same_attempt = replace(outbox_row(0), message_key="101:700:2026-10-01:1:other")
+    fresh = outbox_row(3)
+    assert enqueue(warehouse, [same_attempt, fresh, fresh, rows[2]]) == 1
+    assert warehouse.fetchone("select count(*) from reactivation_messages")[0] == 4
 
 
 def test_an_opt_out_cancels_messages_still_waiting_for_a_reviewer(warehouse) -> None:

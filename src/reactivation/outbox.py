@@ -1,7 +1,8 @@
 """The durable outbox `reactivation_messages`: queue once, claim safely, re-check at the moment of sending.
 
 Guarantees, each tested with crashes, reruns, overlapping runs and clocks set explicitly:
-- a key (company, client, cycle, attempt) is inserted at most once (unique constraints, `on conflict do nothing`);
+- a key (company, client, cycle, attempt) is inserted at most once (unique constraints; the bulk insert leaves out
+  taken keys and attempts, and on PostgreSQL also skips a row a concurrent run inserted meanwhile);
 - a row is claimed by one delivery run at a time (PostgreSQL: `for update skip locked`; DuckDB: one writer per
   file) with a lease that the run renews while it works through its batch;
 - fencing: every state change after the claim is conditional on the claim (`claimed_by` = this run), so a run

@@ -227,12 +227,10 @@ class ApproveResult:
 def expire_unreviewed(wh: Warehouse, now: datetime, expiry_days: int, company_ids: Iterable[int] | None = None) -> int:
     """Rows nobody reviewed within `review_expiry_days` become `review_expired`: no attempt, no cooldown."""
     filters, params = _companies(company_ids)
-    rows = wh.fetchall(
-        "update reactivation_messages set status = %s, updated_at = %s"
-        f" where status = %s and created_at < %s{filters} returning message_key",
+    return wh.changed_rows(
+        f"update reactivation_messages set status = %s, updated_at = %s where status = %s and created_at < %s{filters}",
         [REVIEW_EXPIRED, now, AWAITING_REVIEW, _cutoff(now, expiry_days), *params],
     )
-    return len(rows)
 
 
 def approve(
@@ -332,9 +330,9 @@ def edit_text(wh: Warehouse, key: str, text: str, now: datetime, max_chars: int,
     failed = check_guardrails(text, request, max_chars)
     if failed:
         raise ReviewError(f"edit refused: {GUARDRAIL_REASONS.get(failed, failed)} ({failed})")
-    changed = wh.fetchall(
+    changed = wh.changed_rows(
         "update reactivation_messages set message_text = %s, composer = %s, updated_at = %s"
-        " where message_key = %s and status = %s returning message_key",
+        " where message_key = %s and status = %s",
         [text, "edited", now, key, AWAITING_REVIEW],
     )
     if not changed:

@@ -28,7 +28,7 @@ from reactivation.warehouse import Warehouse
 from . import reference
 from .conftest import AS_OF
 from .spark_fixtures import spark_env
-from .test_incremental import changed_versions
+from .test_incremental import changed_versions, later
 from .test_models_match_reference import SEEDS, normalised
 
 SEED_FILES = (str(SEEDS / "industry_standards.csv"), str(SEEDS / "service_category_rules.csv"))
@@ -53,6 +53,16 @@ def assert_equals_reference(settings, data: demo.DemoData, records: list[dict], 
     keys = ["company_id", "client_id", "reason"]
     columns = reference.EXCLUSION_COLUMNS
     pd.testing.assert_frame_equal(normalised(exclusions, columns, keys), normalised(expected.exclusions, columns, keys))
+
+
+def partition_files(settings, table: str) -> dict[tuple[int, int], frozenset[str]]:
+    """The parquet files of each (company_id, key_bucket) partition of a model on Spark."""
+    root = Path(settings.spark_warehouse) / f"{settings.spark_schema}.db" / table
+    files = {}
+    for folder in root.glob("company_id=*/key_bucket=*"):
+        key = (int(folder.parent.name.split("=")[1]), int(folder.name.split("=")[1]))
+        files[key] = frozenset(path.name for path in folder.glob("*.parquet"))
+    return files
 
 
 def test_spark_target_equals_the_reference_full_and_incremental_and_the_daily_flow_sends_from_postgres(
@@ -85,6 +95,14 @@ def test_spark_target_equals_the_reference_full_and_incremental_and_the_daily_fl
     # 2. new, changed, deleted and moved records in a second batch, and an opt-out in PostgreSQL; the daily flow's
     # refresh (incremental) must give the reference's answer on the new state, the opt-out included
     changes = changed_versions(data.records)
+    # and every record of one (company, record bucket) partition loses its client: the cache's partition empties
+    emptied, buckets = (103, 5), 16
+    previous = {r["id"]: r for r in data.records}
+    changes = [r for r in changes if (r["company_id"], r["id"] % buckets) != emptied] + [
+        {**r, "client": None, "last_change_date": later(r["last_change_date"] or r["create_date"], 24 * 400)}
+        for r in previous.values()
+        if (r["company_id"], r["id"] % buckets) == emptied
+    ]
     latest = list(({r["id"]: r for r in data.records} | {r["id"]: r for r in changes}).values())
     before = reference.compute(data.companies, data.services, data.clients, latest, *SEED_FILES, AS_OF)
     opted = before.due[before.due["company_id"] == 101].head(1).to_dict("records")[0]
@@ -100,8 +118,29 @@ def test_spark_target_equals_the_reference_full_and_incremental_and_the_daily_fl
     monkeypatch.setenv("REACTIVATION_LOG_CHANNEL_PATH", str(log_path))
     monkeypatch.setenv("REACTIVATION_MAX_DUE_SHARE", "1.0")
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    partitioned = {"appointments_cache": "record", "int_bookings": "record", "int_visits": "client",
+                   "int_visit_intervals": "client", "int_visit_history": "client"}  # fmt: skip
+    files_before = {table: partition_files(spark_settings, table) for table in partitioned}
     summary = reactivation_daily(as_of=AS_OF.isoformat(), now=NOON)
     assert_equals_reference(spark_settings, data, latest, opt_outs)
+
+    # the incremental refresh rewrote only the partitions a changed record (by record id) or a changed visit key
+    # (by client id, as the record had it before) falls in; every other partition kept its files
+    touched = {
+        "record": {(r["company_id"], r["id"] % buckets) for r in changes},
+        "client": {
+            (r["company_id"], previous[r["id"]]["client"]["id"] % buckets)
+            for r in changes
+            if previous[r["id"]]["client"]
+        },
+    }
+    for table, by in partitioned.items():
+        after = partition_files(spark_settings, table)
+        assert len(files_before[table]) > len(touched[by]) > 5, table  # partitioned, and most partitions left alone
+        rewritten = {key for key, files in files_before[table].items() if after.get(key) != files}
+        assert rewritten == touched[by] & set(files_before[table]), (table, rewritten ^ touched[by])
+    assert emptied in files_before["appointments_cache"]
+    assert emptied not in partition_files(spark_settings, "appointments_cache")  # dropped, not left with old rows
 
     # 3. the outbox is in PostgreSQL, not in Spark; every send-time check holds there
     with Warehouse.connect(spark_settings) as wh:

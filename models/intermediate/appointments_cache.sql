@@ -10,7 +10,7 @@
 with records as (
     select * from {{ ref('stg_yclients__records') }}
     {% if is_incremental() %}
-    where batch_id > {{ batch_watermark() }}
+    where {{ rows_of_changed_records() }}
     {% endif %}
 ),
 
@@ -96,4 +96,4 @@ final as (
     from per_service
 )
 
-select * from final
+select *{{ key_bucket_column('record_id') }} from final

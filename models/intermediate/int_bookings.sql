@@ -8,7 +8,7 @@
 with appointments as (
     select * from {{ ref('appointments_cache') }}
     {% if is_incremental() %}
-    where batch_id > {{ batch_watermark() }}
+    where {{ rows_of_changed_records() }}
     {% endif %}
 ),
 
@@ -29,4 +29,4 @@ final as (
     group by company_id, record_id, client_id
 )
 
-select * from final
+select *{{ key_bucket_column('record_id') }} from final

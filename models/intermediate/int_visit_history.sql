@@ -47,4 +47,4 @@ final as (
         and interval_summary.service_id = visit_summary.service_id
 )
 
-select * from final
+select *{{ key_bucket_column('client_id') }} from final

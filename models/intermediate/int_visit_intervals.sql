@@ -54,4 +54,4 @@ final as (
     where previous_visit_date is not null
 )
 
-select * from final
+select *{{ key_bucket_column('client_id') }} from final

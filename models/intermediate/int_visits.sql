@@ -37,4 +37,4 @@ final as (
         appointments.visit_date
 )
 
-select * from final
+select *{{ key_bucket_column('client_id') }} from final

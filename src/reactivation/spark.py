@@ -27,10 +27,10 @@ from typing import Any
 
 import pandas as pd
 
+from reactivation import rules
 from reactivation.settings import Settings
 from reactivation.warehouse import RUNNER_TABLES, Warehouse
 
-KEY_BUCKETS = 16  # partitions per company of the big raw tables: key mod 16
 # big raw tables: rewritten by (company_id, key_bucket) partition; the column whose value picks the bucket
 BUCKETED_TABLES = {
     "raw_yclients_records": "id",
@@ -64,6 +64,11 @@ _SPARK_TYPES = {
     "timestamptz": "timestamp",
     "date": "date",
 }
+
+
+def key_buckets() -> int:
+    """Partitions per company of the big raw tables (key mod this): var `spark_key_buckets`, shared with the models."""
+    return int(rules.value("spark_key_buckets"))
 
 
 # ---------- the session
@@ -251,26 +256,27 @@ def _publish_buckets(wh: Warehouse, spark: Any, name: str, watermarks: dict[str,
     columns = table_columns(name)
     key = BUCKETED_TABLES[name]
     _ensure_spark_table(spark, qualified, columns, partitioned=True)
-    changed = [f"select distinct company_id, mod({key}, {KEY_BUCKETS}) as key_bucket from {name} where _batch_id > %s"]
+    buckets = key_buckets()
+    changed = [f"select distinct company_id, mod({key}, {buckets}) as key_bucket from {name} where _batch_id > %s"]
     params: list[Any] = [watermarks[name]]
     other = BUCKETS_ALSO_FROM.get(name)
     if other:
         other_key = BUCKETED_TABLES[other]
-        changed.append(f"select distinct company_id, mod({other_key}, {KEY_BUCKETS}) from {other} where _batch_id > %s")
+        changed.append(f"select distinct company_id, mod({other_key}, {buckets}) from {other} where _batch_id > %s")
         params.append(watermarks[other])
-    buckets = wh.fetchall(" union ".join(changed), params)
-    if not buckets:
+    changed_buckets = wh.fetchall(" union ".join(changed), params)
+    if not changed_buckets:
         return 0
     query = (
-        f"select {_select_list(columns, 'source')}, cast(mod(source.{key}, {KEY_BUCKETS}) as integer) as key_bucket"
+        f"select {_select_list(columns, 'source')}, cast(mod(source.{key}, {buckets}) as integer) as key_bucket"
         f" from {name} as source inner join ({' union '.join(changed)}) as changed"
-        f" on changed.company_id = source.company_id and changed.key_bucket = mod(source.{key}, {KEY_BUCKETS})"
+        f" on changed.company_id = source.company_id and changed.key_bucket = mod(source.{key}, {buckets})"
     )
     frame, path, rows = _read_copy(wh, spark, query, {**columns, "key_bucket": "int"}, params)
     try:
         frame.select(*_spark_columns(spark, qualified)).write.insertInto(qualified, overwrite=True)
         kept = _buckets_with_rows(wh, name, key, changed, params)
-        emptied = {(int(c), int(b)) for c, b in buckets} - kept
+        emptied = {(int(c), int(b)) for c, b in changed_buckets} - kept
         for company_id, bucket in emptied:  # every row of the partition went: nothing overwrote it
             partition = f"company_id={company_id}, key_bucket={bucket}"
             spark.sql(f"alter table {qualified} drop if exists partition ({partition})")
@@ -283,10 +289,11 @@ def _buckets_with_rows(
     wh: Warehouse, name: str, key: str, changed: list[str], params: list[Any]
 ) -> set[tuple[int, int]]:
     """The changed (company, bucket) partitions that still hold a row in PostgreSQL (the others were emptied)."""
+    buckets = key_buckets()
     rows = wh.fetchall(
-        f"select distinct source.company_id, mod(source.{key}, {KEY_BUCKETS}) from {name} as source"
+        f"select distinct source.company_id, mod(source.{key}, {buckets}) from {name} as source"
         f" inner join ({' union '.join(changed)}) as changed"
-        f" on changed.company_id = source.company_id and changed.key_bucket = mod(source.{key}, {KEY_BUCKETS})",
+        f" on changed.company_id = source.company_id and changed.key_bucket = mod(source.{key}, {buckets})",
         params,
     )
     return {(int(c), int(b)) for c, b in rows}

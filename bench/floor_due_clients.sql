@@ -1,13 +1,15 @@
 -- The floor: due_clients (docs/rules.md) in one hand-written statement straight from the raw tables, with no
--- intermediate tables, for DuckDB and PostgreSQL alike. Rule parameters are the defaults of dbt_project.yml;
--- {as_of} is the as-of date. Categories come from the seed tables dbt loaded. The bench's outbox and opt-out
--- tables are empty (the harness checks), so cooldown, attempts and opt-outs reduce to YClients' sms_not.
+-- intermediate tables, for DuckDB, PostgreSQL and Spark SQL. Rule parameters are the defaults of dbt_project.yml;
+-- {as_of} is the as-of date; the other {{slots}} are the few expressions Spark SQL writes its own way
+-- (bench/steps.py FLOOR_DIALECTS: local time, days between dates, type names, regexp_replace's flags).
+-- Categories come from the seed tables dbt loaded. The bench's outbox and opt-out tables are empty (the harness
+-- checks), so cooldown, attempts and opt-outs reduce to YClients' sms_not.
 with companies as (
     select
         company_id,
         zone,
         cast('{as_of}' as date) as as_of_date,
-        timezone(zone, cast(cast('{as_of}' as date) as timestamp)) as as_of_at
+        {as_of_at} as as_of_at
     from (
         select company_id, coalesce(nullif(trim(timezone), ''), 'Europe/Moscow') as zone
         from raw_yclients_companies
@@ -20,7 +22,7 @@ visits as (
         records.company_id,
         records.client_id,
         lines.service_id,
-        cast(timezone(companies.zone, records.visit_at) as date) as visit_date
+        {local_visit_date} as visit_date
     from raw_yclients_records as records
     inner join companies on companies.company_id = records.company_id
     inner join raw_yclients_record_services as lines
@@ -29,7 +31,7 @@ visits as (
         and not coalesce(records.deleted, false)
         and records.client_id is not null
         and lines.service_id is not null
-        and cast(timezone(companies.zone, records.visit_at) as date) < companies.as_of_date
+        and {local_visit_date} < companies.as_of_date
 ),
 
 gaps as (
@@ -38,7 +40,7 @@ gaps as (
         client_id,
         service_id,
         visit_date,
-        visit_date - lag(visit_date) over (partition by company_id, client_id, service_id order by visit_date) as gap
+        {gap} as gap
     from visits
 ),
 
@@ -75,7 +77,7 @@ catalogue as (
         nullif(trim(category_title), '') as category_title
     from raw_yclients_services
     union all
-    select company_id, service_id, service_title, cast(null as varchar) as category_title
+    select company_id, service_id, service_title, cast(null as {text}) as category_title
     from (
         select
             lines.company_id,
@@ -177,7 +179,7 @@ sized as (
 due as (
     select
         sized.*,
-        companies.as_of_date - sized.last_visit_date as days_since
+        {days_since} as days_since
     from sized
     inner join companies on companies.company_id = sized.company_id
 ),
@@ -185,7 +187,7 @@ due as (
 ranked as (
     select
         due.*,
-        cast(days_since as double precision) / interval_days as overdue_ratio,
+        cast(days_since as {double}) / interval_days as overdue_ratio,
         case
             when days_since * 10 < 15 * interval_days then 'gentle'
             when days_since * 10 < 30 * interval_days then 'offer'
@@ -193,7 +195,7 @@ ranked as (
         end as tone,
         row_number() over (
             partition by company_id, client_id
-            order by cast(days_since as double precision) / interval_days desc, last_visit_date desc, service_id
+            order by cast(days_since as {double}) / interval_days desc, last_visit_date desc, service_id
         ) as due_rank
     from due
     where days_since >= interval_days and days_since <= 365
@@ -245,7 +247,7 @@ contacts as (
             as client_name,
         regexp_replace(
             case when cards.id is not null then nullif(trim(cards.phone), '') else record_contacts.client_phone end,
-            '[^0-9]', '', 'g'
+            '[^0-9]', ''{all_matches}
         ) as digits,
         coalesce(cards.deleted, false) as is_deleted,
         coalesce(cards.sms_not, 0) = 1 as has_sms_opt_out

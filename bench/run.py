@@ -186,11 +186,8 @@ def bench_warehouse(run: Run, engine: str, size: str) -> None:
     refresh = steps.in_child(steps.refresh_process_step, settings, day, env, dbt_folder)
     run.add(engine, size, DAY_REFRESH, refresh, refresh_notes(refresh, day))
     check_incremental(run, engine, size, settings, dbt)  # the incremental state after the batches and the day
-    if engine == "spark":  # the floor is written in DuckDB's and PostgreSQL's SQL
-        run.add(engine, size, FLOOR, {}, "not run: the floor query has no Spark SQL version yet")
-    else:
-        floor = steps.in_child(steps.floor_step, settings, args.as_of)
-        run.add(engine, size, FLOOR, floor, compared(run, floor, f"{FLOOR} {engine} {size}"))
+    floor = steps.in_child(steps.floor_step, settings, args.as_of)
+    run.add(engine, size, FLOOR, floor, compared(run, floor, f"{FLOOR} {engine} {size}"))
     pandas = steps.in_child(steps.pandas_step, settings, args.as_of)
     notes = f"reading {pandas['read_seconds']:.2f} s; " + compared(run, pandas, f"{PANDAS} {engine} {size}")
     run.add(engine, size, PANDAS, pandas, notes)

@@ -35,6 +35,28 @@ FLOOR_SQL = Path(__file__).with_name("floor_due_clients.sql")
 # 100K instead of 0.4 s). Hand tuning turns nested loops off; the one left (keyword matching) then carries
 # PostgreSQL's disable_cost, which would trigger JIT compilation at full optimisation (~1 s), so JIT goes too.
 FLOOR_SESSION = {"postgres": ("set enable_nestloop = off", "set jit = off")}
+_GAP_WINDOW = "over (partition by company_id, client_id, service_id order by visit_date)"
+# the floor's {slots}: what DuckDB and PostgreSQL write alike, and Spark SQL's way (instants are UTC in Spark)
+FLOOR_DIALECTS = {
+    "sql": {
+        "as_of_at": "timezone(zone, cast(cast('{as_of}' as date) as timestamp))",
+        "local_visit_date": "cast(timezone(companies.zone, records.visit_at) as date)",
+        "gap": f"visit_date - lag(visit_date) {_GAP_WINDOW}",
+        "days_since": "companies.as_of_date - sized.last_visit_date",
+        "text": "varchar",
+        "double": "double precision",
+        "all_matches": ", 'g'",
+    },
+    "spark": {
+        "as_of_at": "to_utc_timestamp(cast(cast('{as_of}' as date) as timestamp), zone)",
+        "local_visit_date": "cast(from_utc_timestamp(records.visit_at, companies.zone) as date)",
+        "gap": f"datediff(visit_date, lag(visit_date) {_GAP_WINDOW})",
+        "days_since": "datediff(companies.as_of_date, sized.last_visit_date)",
+        "text": "string",
+        "double": "double",
+        "all_matches": "",  # Spark's regexp_replace replaces every match
+    },
+}
 INT_COLUMNS = {"company_id", "client_id", "service_id", "interval_days", "interval_count", "days_since"}
 DATE_COLUMNS = {"last_visit_date", "cycle_id"}
 FLOAT_COLUMNS = {"overdue_ratio"}
@@ -433,7 +455,9 @@ def prefect_warm_up(env: dict[str, str]) -> Result:
 
 def floor_step(settings: Settings, as_of: date) -> Result:
     """The hand-written floor query into a temporary table, then compared with `due_clients` row for row."""
-    sql = FLOOR_SQL.read_text(encoding="utf-8").format(as_of=as_of.isoformat())
+    sql = floor_sql(settings, as_of)
+    if settings.target == "spark":
+        return _spark_floor_step(settings, sql)
     with Warehouse.connect(settings) as wh:
         _require_empty_runner_tables(wh)
         for statement in FLOOR_SESSION.get(settings.target, ()):
@@ -443,6 +467,43 @@ def floor_step(settings: Settings, as_of: date) -> Result:
         wh.execute(f"create temp table bench_floor as {sql}")
         seconds = perf_counter() - start
         diff = table_diff(wh, "bench_floor", "due_clients", pandas_due.COLUMNS)
+    return {"seconds": seconds, **diff}
+
+
+def floor_sql(settings: Settings, as_of: date) -> str:
+    """The floor query for the engine of `settings`, as of `as_of`."""
+    dialect = FLOOR_DIALECTS["spark" if settings.target == "spark" else "sql"]
+    slots = {name: fragment.format(as_of=as_of.isoformat()) for name, fragment in dialect.items()}
+    return FLOOR_SQL.read_text(encoding="utf-8").format(as_of=as_of.isoformat(), **slots)
+
+
+def _spark_floor_step(settings: Settings, sql: str) -> Result:
+    """The floor in Spark SQL into a parquet table (Spark's temporary views are lazy), then compared in Spark."""
+    from reactivation import spark
+
+    with Warehouse.connect(settings) as wh:  # the runner's tables are in PostgreSQL on this target
+        _require_empty_runner_tables(wh)
+    session, db = spark.session(settings), settings.spark_schema
+    session.sql(f"use {db}")
+    session.sql("drop table if exists bench_floor")
+    start = perf_counter()
+    session.sql(f"create table bench_floor using parquet as {sql}")
+    seconds = perf_counter() - start
+    cols = ", ".join(pandas_due.COLUMNS)
+
+    def count(query: str) -> int:
+        return int(session.sql(query).collect()[0][0])
+
+    def missing(a: str, b: str) -> int:
+        return count(f"select count(*) from (select {cols} from {a} except all select {cols} from {b})")
+
+    diff = {
+        "rows": count("select count(*) from bench_floor"),
+        "expected_rows": count("select count(*) from due_clients"),
+        "only_here": missing("bench_floor", "due_clients"),
+        "only_expected": missing("due_clients", "bench_floor"),
+    }
+    session.sql("drop table bench_floor")
     return {"seconds": seconds, **diff}
 
 

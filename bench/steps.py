@@ -489,20 +489,7 @@ def _spark_floor_step(settings: Settings, sql: str) -> Result:
     start = perf_counter()
     session.sql(f"create table bench_floor using parquet as {sql}")
     seconds = perf_counter() - start
-    cols = ", ".join(pandas_due.COLUMNS)
-
-    def count(query: str) -> int:
-        return int(session.sql(query).collect()[0][0])
-
-    def missing(a: str, b: str) -> int:
-        return count(f"select count(*) from (select {cols} from {a} except all select {cols} from {b})")
-
-    diff = {
-        "rows": count("select count(*) from bench_floor"),
-        "expected_rows": count("select count(*) from due_clients"),
-        "only_here": missing("bench_floor", "due_clients"),
-        "only_expected": missing("due_clients", "bench_floor"),
-    }
+    diff = _spark_table_diff(session, "bench_floor", "due_clients", pandas_due.COLUMNS)
     session.sql("drop table bench_floor")
     return {"seconds": seconds, **diff}
 
@@ -567,21 +554,30 @@ def spark_snapshot_diffs(settings: Settings, tables: tuple[str, ...]) -> Result:
     from reactivation import spark
 
     session, db = spark.session(settings), settings.spark_schema
+    diffs = {}
+    for table in tables:
+        left = f"{db}.bench_snapshot_{table}"
+        diffs[table] = _spark_table_diff(session, left, f"{db}.{table}")
+        session.sql(f"drop table {left}")
+    return {"diffs": diffs}
+
+
+def _spark_table_diff(session: Any, left: str, right: str, columns: list[str] | None = None) -> Result:
+    """`table_diff` in Spark SQL."""
+    cols = ", ".join(columns) if columns else "*"
 
     def count(sql: str) -> int:
         return int(session.sql(sql).collect()[0][0])
 
-    diffs = {}
-    for table in tables:
-        left, right = f"{db}.bench_snapshot_{table}", f"{db}.{table}"
-        diffs[table] = {
-            "rows": count(f"select count(*) from {left}"),
-            "expected_rows": count(f"select count(*) from {right}"),
-            "only_here": count(f"select count(*) from (select * from {left} except all select * from {right})"),
-            "only_expected": count(f"select count(*) from (select * from {right} except all select * from {left})"),
-        }
-        session.sql(f"drop table {left}")
-    return {"diffs": diffs}
+    def missing(a: str, b: str) -> int:
+        return count(f"select count(*) from (select {cols} from {a} except all select {cols} from {b})")
+
+    return {
+        "rows": count(f"select count(*) from {left}"),
+        "expected_rows": count(f"select count(*) from {right}"),
+        "only_here": missing(left, right),
+        "only_expected": missing(right, left),
+    }
 
 
 def frame_diff(frame: pd.DataFrame, expected: pd.DataFrame) -> Result:

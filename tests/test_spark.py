@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from reactivation import demo, optout
+from reactivation import demo, optout, spark
 from reactivation.cli import app
 from reactivation.ingest import ingest, sources_from_objects
 from reactivation.overview import DUE_COLUMNS
@@ -96,7 +96,7 @@ def test_spark_target_equals_the_reference_full_and_incremental_and_the_daily_fl
     # refresh (incremental) must give the reference's answer on the new state, the opt-out included
     changes = changed_versions(data.records)
     # and every record of one (company, record bucket) partition loses its client: the cache's partition empties
-    emptied, buckets = (103, 5), 16
+    emptied, buckets = (103, 5), spark.key_buckets()  # var spark_key_buckets, as the models and the raw copy use it
     previous = {r["id"]: r for r in data.records}
     changes = [r for r in changes if (r["company_id"], r["id"] % buckets) != emptied] + [
         {**r, "client": None, "last_change_date": later(r["last_change_date"] or r["create_date"], 24 * 400)}

@@ -275,7 +275,7 @@ def _publish_buckets(wh: Warehouse, spark: Any, name: str, watermarks: dict[str,
     frame, path, rows = _read_copy(wh, spark, query, {**columns, "key_bucket": "int"}, params)
     try:
         frame.select(*_spark_columns(spark, qualified)).write.insertInto(qualified, overwrite=True)
-        kept = _buckets_with_rows(wh, name, key, changed, params)
+        kept = _buckets_with_rows(wh, name, key, buckets, changed, params)
         emptied = {(int(c), int(b)) for c, b in changed_buckets} - kept
         for company_id, bucket in emptied:  # every row of the partition went: nothing overwrote it
             partition = f"company_id={company_id}, key_bucket={bucket}"
@@ -286,10 +286,9 @@ def _publish_buckets(wh: Warehouse, spark: Any, name: str, watermarks: dict[str,
 
 
 def _buckets_with_rows(
-    wh: Warehouse, name: str, key: str, changed: list[str], params: list[Any]
+    wh: Warehouse, name: str, key: str, buckets: int, changed: list[str], params: list[Any]
 ) -> set[tuple[int, int]]:
     """The changed (company, bucket) partitions that still hold a row in PostgreSQL (the others were emptied)."""
-    buckets = key_buckets()
     rows = wh.fetchall(
         f"select distinct source.company_id, mod(source.{key}, {buckets}) from {name} as source"
         f" inner join ({' union '.join(changed)}) as changed"

@@ -247,3 +247,30 @@ def test_a_non_iana_time_zone_from_company_settings_holds_only_that_company(ware
     report = ingest(warehouse, sources_from_objects(companies=companies), "yclients:reference")
     assert report.held == {101: "time zone 'UTC+3' is not an IANA time zone name (like Europe/Moscow or Etc/GMT-3)"}
     assert report.loaded == {"companies": 2}
+
+
+def test_ensure_tables_adds_only_what_is_missing_and_runs_no_ddl_once_the_warehouse_is_current(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a warehouse from an older release: a runner table without a newer column, a raw table without its index
+    warehouse.execute("alter table raw_ingest_batches drop column summary")
+    if warehouse.engine == "postgres":
+        warehouse.execute("drop index raw_yclients_records_client_idx")
+    statements: list[str] = []
+    execute = warehouse.execute
+    monkeypatch.setattr(warehouse, "execute", lambda sql, params=None: (statements.append(sql), execute(sql, params)))
+
+    warehouse.ensure_tables()
+    assert statements == ["alter table raw_ingest_batches add column if not exists summary text"] + (
+        ["create index if not exists raw_yclients_records_client_idx on raw_yclients_records (company_id, client_id)"]
+        if warehouse.engine == "postgres"
+        else []
+    )
+    columns = warehouse.fetchall(
+        "select column_name from information_schema.columns where table_name = 'raw_ingest_batches'"
+        " and table_schema = %s", [warehouse.settings.schema])  # fmt: skip
+    assert ("summary",) in columns
+
+    statements.clear()
+    warehouse.ensure_tables()  # every ingest batch and sync page calls it: no DDL (no lock) once all is there
+    assert statements == []

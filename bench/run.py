@@ -106,6 +106,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ["DBT_WRITE_JSON"] = "true"  # as users run it, and the bench reads each refresh's run_results.json
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="reactivation-bench-"))
     work.mkdir(parents=True, exist_ok=True)

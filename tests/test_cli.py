@@ -41,6 +41,8 @@ def test_ingest_refresh_and_due_csv_from_the_command_line(settings: Settings, tm
     refreshed = runner.invoke(app, ["refresh", "--as-of", AS_OF.isoformat()], env=env)
     assert refreshed.exit_code == 0, refreshed.output
     assert "dbt build on" in refreshed.output and "error" not in refreshed.output
+    # the daily refresh runs the data tests that guard sending and no unit test (`--all-checks`: the reference test)
+    assert "unit_test" not in refreshed.output and " test" in refreshed.output
 
     due = runner.invoke(app, ["due", "--as-of", AS_OF.isoformat(), "--format", "csv", "--no-refresh"], env=env)
     assert due.exit_code == 0, due.output

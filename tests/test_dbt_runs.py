@@ -1,20 +1,16 @@
 """What each dbt invocation costs and checks: the as-of date stays out of dbt's parse; the daily run checks what
-guards sending; every check (unit tests included) runs on demand."""
+guards sending (`refresh --all-checks`, which runs every check: tests/test_models_match_reference.py)."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 
-from typer.testing import CliRunner
-
 from reactivation import dbt
-from reactivation.cli import app
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
 
 from .conftest import AS_OF
-from .test_cli import env_for
 
 GUARD_MARTS = {"due_clients", "due_client_exclusions", "message_candidates", "company_health"}
 
@@ -61,13 +57,3 @@ def test_the_daily_selection_builds_every_model_and_checks_only_what_guards_send
     daily_tests = {n["unique_id"] for n in daily if n["resource_type"] == "test"}
     assert guard_tests and guard_tests == daily_tests  # each guard mart's test runs daily, and no other test
     assert any(n["resource_type"] == "unit_test" for n in everything)
-
-
-def test_refresh_all_checks_runs_the_unit_tests_the_daily_refresh_skips(settings: Settings) -> None:
-    runner = CliRunner()
-    daily = runner.invoke(app, ["refresh", "--as-of", AS_OF.isoformat()], env=env_for(settings))
-    assert daily.exit_code == 0, daily.output
-    assert "unit_test" not in daily.output and " test" in daily.output
-    everything = runner.invoke(app, ["refresh", "--as-of", AS_OF.isoformat(), "--all-checks"], env=env_for(settings))
-    assert everything.exit_code == 0, everything.output
-    assert "unit_test" in everything.output

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from reactivation import dbt, demo
+from reactivation import demo
+from reactivation.cli import app
 from reactivation.ingest import ingest, sources_from_objects
 from reactivation.warehouse import Warehouse
 
 from .conftest import AS_OF
 from .reference import DUE_COLUMNS, EXCLUSION_COLUMNS, INTERVAL_COLUMNS, compute
+from .test_cli import env_for
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -49,10 +53,13 @@ def test_due_clients_and_intervals_equal_independent_pandas_computation(settings
             ),
             "demo",
         )
-    outcome = dbt.build(settings, as_of=AS_OF, all_checks=True)  # the suite runs every check the daily run skips
-    assert not outcome.failures()
-    assert outcome.counts().get("pass", 0) > 150  # data tests and unit tests ran
-    assert any(node.resource_type == "unit_test" for node in outcome.nodes)
+    # every check the daily run skips, as a user asks for it: every data test and the dbt unit tests
+    refresh = ["refresh", "--as-of", AS_OF.isoformat(), "--all-checks"]
+    everything = CliRunner().invoke(app, refresh, env=env_for(settings))
+    assert everything.exit_code == 0, everything.output
+    assert "unit_test" in everything.output
+    data_tests = re.search(r"(\d+) test\b", everything.output)  # "(3 seed, 49 model, 255 test, 11 unit_test)"
+    assert data_tests and int(data_tests.group(1)) > 150, everything.output
 
     expected = compute(
         demo_data.companies,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reactivation import demo, optout, quality
+from reactivation import demo, optout, quality, retention
 from reactivation.channels import ChannelSettings, LogChannel, OutgoingMessage
 from reactivation.ingest import close_batch, ingest, ingest_dir, register_batch, sources_from_objects
 from reactivation.outbox import OutboxRow, enqueue
@@ -238,7 +238,7 @@ def leaks(wh: Warehouse, names: set[str], phones: set[str]) -> dict[str, int]:
 
 
 def test_no_table_keeps_names_or_phones_of_anonymised_clients_after_retention_reingest_and_refresh(
-    settings, tmp_path: Path
+    settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = demo_data()
     source = tmp_path / "data"
@@ -264,7 +264,11 @@ def test_no_table_keeps_names_or_phones_of_anonymised_clients_after_retention_re
     with Warehouse.connect(settings) as wh:
         ingest_dir(wh, source)  # the same source read again
         after_reingest = leaks(wh, names, phones)
+    dbt_runs: list[list[str]] = []
+    run_dbt = retention.dbt.run_dbt
+    monkeypatch.setattr(retention.dbt, "run_dbt", lambda args, *rest: (dbt_runs.append(args), run_dbt(args, *rest))[1])
     again = run_retention(settings, RetentionSettings(), NOW + timedelta(days=1))
+    assert dbt_runs == []  # nobody new to anonymise: no batch, and the contact model is left as it is
     with Warehouse.connect(settings) as wh:
         after_next_retention = leaks(wh, names, phones)
         anonymised = wh.fetchone("select count(*) from raw_yclients_clients where anonymised_at is not null")[0]

@@ -175,10 +175,12 @@ def refresh_contacts(settings: Settings) -> None:
 def run_retention(settings: Settings, retention: RetentionSettings, now: datetime | None = None) -> RetentionReport:
     """The retention step: anonymise the raw and runner tables, then refresh the contact model, so none keeps a copy.
 
-    A crash between the two leaves the copy only until the next refresh (every refresh re-reads the batch).
+    A crash between the two leaves the copy only until the next refresh (every refresh re-reads the batch). A day
+    that anonymises no client opens no batch and leaves the contact model as the day's refresh built it: no dbt run.
     """
     with Warehouse.connect(settings) as wh:
         wh.ensure_tables()
         report = apply_retention(wh, retention, now)
-    refresh_contacts(settings)
+    if report.clients:
+        refresh_contacts(settings)
     return report

@@ -65,3 +65,9 @@
     {%- endfor -%}
     {{ return(statements[0]) }}
 {% endmacro %}
+
+{#- dbt unit tests on Spark: the model's SQL runs inside the test's own statement (no create_table_as), so it gets the
+    same type names rewrite, and so do the expected rows. -#}
+{% macro spark__get_unit_test_sql(main_sql, expected_fixture_sql, expected_column_names) -%}
+    {{- dbt.default__get_unit_test_sql(spark_sql(main_sql), spark_sql(expected_fixture_sql), expected_column_names) -}}
+{%- endmacro %}

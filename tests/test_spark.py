@@ -3,8 +3,8 @@ reference, before and after an incremental refresh over new, changed, deleted an
 gives the same due clients as the other engines; the daily flow queues and sends with the outbox in PostgreSQL.
 
 Compact on purpose: every dbt build on Spark costs minutes on two cores (Spark's fixed cost per statement, not the
-data), so one test walks the whole story with two builds: the command line's full refresh, then the daily flow,
-whose refresh is the incremental one.
+data), so one test walks the whole story with two builds: the command line's full refresh with every check (data
+tests and dbt unit tests), then the daily flow, whose refresh is the incremental one.
 """
 
 from __future__ import annotations
@@ -76,12 +76,13 @@ def test_spark_target_equals_the_reference_full_and_incremental_and_the_daily_fl
     runner = CliRunner()
     env = spark_env(spark_settings)
 
-    # 1. the command line: ingest files, a full refresh on Spark, due clients as CSV equal to the reference
+    # 1. the command line: ingest files, a full refresh on Spark with every check (each data test and dbt unit test
+    # runs in Spark SQL), due clients as CSV equal to the reference
     ingested = runner.invoke(app, ["ingest", "--from-dir", str(tmp_path / "data")], env=env)
     assert ingested.exit_code == 0, ingested.output
-    refreshed = runner.invoke(app, ["refresh", "--as-of", AS_OF.isoformat()], env=env)
+    refreshed = runner.invoke(app, ["refresh", "--as-of", AS_OF.isoformat(), "--all-checks"], env=env)
     assert refreshed.exit_code == 0, refreshed.output
-    assert "Spark database" in refreshed.output
+    assert "Spark database" in refreshed.output and "unit_test" in refreshed.output
     due = runner.invoke(app, ["due", "--as-of", AS_OF.isoformat(), "--format", "csv", "--no-refresh"], env=env)
     assert due.exit_code == 0, due.output
     rows = list(csv.reader(io.StringIO(due.stdout)))

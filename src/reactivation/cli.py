@@ -190,8 +190,8 @@ def docs() -> None:
     settings = Settings.from_env()
     _connect(settings).close()
     try:
-        dbt.run_dbt(["docs", "generate", "--write-json"], settings)  # the site reads manifest.json, even when
-        # DBT_WRITE_JSON=false spares the other commands writing it
+        # the site reads manifest.json: written even where DBT_WRITE_JSON=false spares the other commands
+        dbt.run_dbt(["docs", "generate", "--write-json"], settings)
     except dbt.DbtFailure as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None

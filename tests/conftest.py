@@ -136,8 +136,9 @@ def run_models(settings: Settings, as_of: date = AS_OF, full_refresh: bool = Fal
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    # dbt writes manifest.json (twice) and run_results.json after every command, ~1 s of a 4 s invocation here; no
-    # test reads them but the docs test, whose command asks for them itself (`reactivation docs`), and the bench's
+    # dbt writes manifest.json (twice) and run_results.json after every command, ~1 s of a 4 s invocation here. No
+    # test reads them: `docs generate` writes its manifest and catalog whatever this says, and the bench (a process
+    # of its own) turns them back on because it reads run_results.json
     os.environ["DBT_WRITE_JSON"] = "false"
     # dbt's artifacts (per engine, see dbt.target_path) and the warehouses live in a folder of this process: partial
     # parsing survives from one invocation to the next, and two sessions at once (or two xdist workers) never share

@@ -190,8 +190,7 @@ def docs() -> None:
     settings = Settings.from_env()
     _connect(settings).close()
     try:
-        # the site reads manifest.json: written even where DBT_WRITE_JSON=false spares the other commands
-        dbt.run_dbt(["docs", "generate", "--write-json"], settings)
+        dbt.run_dbt(["docs", "generate"], settings)
     except dbt.DbtFailure as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None

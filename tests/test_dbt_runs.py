@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from reactivation import dbt
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
@@ -32,7 +34,10 @@ def log_size(settings: Settings) -> int:
     return len(log.read_text(encoding="utf-8")) if log.exists() else 0
 
 
-def test_a_new_as_of_date_keeps_dbt_partial_parsing_and_leaves_no_date_behind(settings: Settings) -> None:
+def test_a_new_as_of_date_keeps_dbt_partial_parsing_and_leaves_no_date_behind(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # the suite logs warnings only; this reads dbt's parse notes
     dbt.run_dbt(["parse"], settings, dbt.dbt_vars(AS_OF))
     offset = log_size(settings)
     dbt.run_dbt(["parse"], settings, dbt.dbt_vars(AS_OF + timedelta(days=1)))

@@ -262,7 +262,7 @@ def dbt_step(settings: Settings, args: list[str], as_of: date, dbt_dirs: tuple[s
 # ---------- the product's own commands, each a fresh process
 
 
-FLOW_STEPS = ("sync", "refresh", "companies", "gate", "plan", "compose", "queue", "deliver", "retention")
+FLOW_STEPS = ("sync", "retention", "refresh", "companies", "gate", "plan", "compose", "queue", "deliver")  # run order
 _STEP_LINE = re.compile(r"step (\w+): ([0-9.]+) s")
 _BODY_LINE = re.compile(r"flow body started at unix time ([0-9.]+)")
 _QUEUED_LINE = re.compile(r"queued (\d+) messages, (\d+) held out")

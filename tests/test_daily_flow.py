@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reactivation import demo, optout
+from reactivation import dbt, demo, optout
 from reactivation.flows.daily import reactivation_daily
 from reactivation.flows.deliver import reactivation_deliver
 from reactivation.ingest import ingest, sources_from_objects
@@ -20,6 +20,7 @@ from .conftest import AS_OF
 from .reference import compute
 from .test_cli import env_for
 from .test_models_match_reference import SEEDS
+from .test_retention import contacts_of_anonymised_clients
 
 NOON = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 12:00 in Moscow: inside the send window
 
@@ -71,7 +72,19 @@ def test_opted_out_clients_get_nothing_and_reruns_respect_cooldown_and_attempts(
         optout.add(wh, 101, client_id=by_command["client_id"])
     opted_out = {c["client_id"] for c in due}
 
+    dbt_commands: list[list[str]] = []
+    run_dbt = dbt.run_dbt
+    monkeypatch.setattr(
+        dbt, "run_dbt", lambda args, *rest, **kw: (dbt_commands.append(args), run_dbt(args, *rest, **kw))[1]
+    )
     first = daily(as_of=AS_OF.isoformat(), now=NOON)
+    monkeypatch.setattr(dbt, "run_dbt", run_dbt)
+    # retention comes before the refresh: the run's one dbt invocation also drops the erased names and phones
+    assert [command[0] for command in dbt_commands] == ["build"]
+    assert first["anonymised"]["clients"] > 5
+    with Warehouse.connect(settings) as wh:
+        kept = contacts_of_anonymised_clients(wh)
+    assert kept[0] >= first["anonymised"]["clients"] and kept[1:] == (0, 0)
     rows = outbox(settings)
     assert first["inserted"] == len(rows) > 20
     assert not opted_out & {r["client_id"] for r in rows}

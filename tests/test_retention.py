@@ -53,6 +53,16 @@ def old_messages(data: demo.DemoData) -> list[OutboxRow]:
     return rows
 
 
+def contacts_of_anonymised_clients(wh: Warehouse) -> tuple[int, int, int]:
+    """How many rows `int_client_contacts` holds for clients whose card retention anonymised, and how many of
+    those still have a name and a raw phone (both should be 0)."""
+    return wh.fetchall(
+        "select count(*), count(c.client_name), count(c.phone_raw) from int_client_contacts c"
+        " join raw_yclients_clients r on r.company_id = c.company_id and r.id = c.client_id"
+        " where r.anonymised_at is not null"
+    )[0]
+
+
 def load(wh: Warehouse, data: demo.DemoData) -> None:
     ingest(wh, sources_from_objects(companies=data.companies, services=data.services, clients=data.clients,
                                     records=data.records), "demo")  # fmt: skip

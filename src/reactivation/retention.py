@@ -11,8 +11,9 @@
   payloads scrubbed in SQL (`reactivation.privacy.scrub_payload_sql`).
 - Anonymising rewrites raw rows, so it is an ingest batch of its own (source `retention`): the cards and records it
   scrubs (and the records' service lines, which always carry their record's batch) get its `_batch_id`, and every
-  incremental model re-reads them. `run_retention` refreshes `int_client_contacts` (the one model that keeps
-  names and phones of clients who are not due) right after, so no copy outlives the retention step.
+  incremental model re-reads them. `run_retention` (`reactivation retention`) refreshes `int_client_contacts` (the
+  one model that keeps names and phones of clients who are not due) right after, so no copy outlives the retention
+  step; the daily flow runs `apply_retention` just before its refresh instead, whose one dbt build re-reads it.
 """
 
 from __future__ import annotations

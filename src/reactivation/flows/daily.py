@@ -75,12 +75,16 @@ def deliver_due_messages(companies: list[int], now: datetime | None) -> dict:
 
 
 @task
-def anonymise_old_data() -> dict[str, int]:
+def anonymise_old_data(now: datetime | None) -> dict[str, int]:
     """Retention: texts and phones past `REACTIVATION_RETENTION_DAYS` (90) are anonymised; counts stay.
 
-    The contact model is refreshed right after, so no model keeps what the raw tables no longer hold.
+    It runs before the refresh: anonymising opens an ingest batch, and the refresh that follows re-reads it, so the
+    contact model drops the erased names and phones in the run's one dbt invocation (`reactivation retention`, on
+    its own, refreshes that model itself).
     """
-    report = retention.run_retention(Settings.from_env(), retention.RetentionSettings.from_env())
+    with Warehouse.connect() as wh:
+        wh.ensure_tables()  # a first run may come before any refresh created the runner's tables
+        report = retention.apply_retention(wh, retention.RetentionSettings.from_env(), now)
     return {"messages": report.messages, "clients": report.clients, "records": report.records}
 
 
@@ -112,7 +116,7 @@ def reactivation_daily(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> dict:
-    """YClients sync → refresh → quality gate → select → compose → schedule → outbox → deliver → retention.
+    """YClients sync → retention → refresh → quality gate → select → compose → schedule → outbox → deliver.
 
     `now` fixes the run's clock (backfills, tests); by default it is the real time.
     """
@@ -130,6 +134,10 @@ def reactivation_daily(
         elif report["skipped_pages"]:
             logger.warning("YClients company %s: malformed pages skipped: %s", report["company_id"],
                            report["skipped_pages"])  # fmt: skip
+    anonymised: dict[str, int] = {}
+    if not dry_run:  # before the refresh, which re-reads what retention anonymised (anonymise_old_data)
+        with steps.step("retention"):
+            anonymised = anonymise_old_data(now)
     with steps.step("refresh"):
         build = refresh_models(as_of)
     with steps.step("companies"):
@@ -164,8 +172,7 @@ def reactivation_daily(
             summary["inserted"] = queue_messages(plan)
         with steps.step("deliver"):
             summary["delivery"] = deliver_due_messages(passed, now)
-        with steps.step("retention"):
-            summary["anonymised"] = anonymise_old_data()
+        summary["anonymised"] = anonymised
     summary["seconds"] = steps.seconds
     logger.info("daily run %s: %s", run_id, {k: v for k, v in summary.items() if k != "samples"})
     problems = []

@@ -134,6 +134,16 @@ def run_models(settings: Settings, as_of: date = AS_OF, full_refresh: bool = Fal
     dbt.run_dbt(args, settings, dbt.dbt_vars(as_of))
 
 
+def record_dbt_commands(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """From now on in this test, every dbt invocation still runs, and its arguments are appended to the list."""
+    commands: list[list[str]] = []
+    run_dbt = dbt.run_dbt
+    monkeypatch.setattr(
+        dbt, "run_dbt", lambda args, *rest, **kw: (commands.append(args), run_dbt(args, *rest, **kw))[1]
+    )
+    return commands
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # dbt writes manifest.json (twice) and run_results.json after every command, ~1 s of a 4 s invocation here. No

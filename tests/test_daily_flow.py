@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reactivation import dbt, demo, optout
+from reactivation import demo, optout
 from reactivation.flows.daily import reactivation_daily
 from reactivation.flows.deliver import reactivation_deliver
 from reactivation.ingest import ingest, sources_from_objects
@@ -16,7 +16,7 @@ from reactivation.report import build_report
 from reactivation.schedule import SendWindow, is_sendable
 from reactivation.warehouse import Warehouse
 
-from .conftest import AS_OF
+from .conftest import AS_OF, record_dbt_commands
 from .reference import compute
 from .test_cli import env_for
 from .test_models_match_reference import SEEDS
@@ -72,13 +72,8 @@ def test_opted_out_clients_get_nothing_and_reruns_respect_cooldown_and_attempts(
         optout.add(wh, 101, client_id=by_command["client_id"])
     opted_out = {c["client_id"] for c in due}
 
-    dbt_commands: list[list[str]] = []
-    run_dbt = dbt.run_dbt
-    monkeypatch.setattr(
-        dbt, "run_dbt", lambda args, *rest, **kw: (dbt_commands.append(args), run_dbt(args, *rest, **kw))[1]
-    )
+    dbt_commands = record_dbt_commands(monkeypatch)
     first = daily(as_of=AS_OF.isoformat(), now=NOON)
-    monkeypatch.setattr(dbt, "run_dbt", run_dbt)
     # retention comes before the refresh: the run's one dbt invocation also drops the erased names and phones
     assert [command[0] for command in dbt_commands] == ["build"]
     assert first["anonymised"]["clients"] > 5

@@ -10,14 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reactivation import demo, optout, quality, retention
+from reactivation import demo, optout, quality
 from reactivation.channels import ChannelSettings, LogChannel, OutgoingMessage
 from reactivation.ingest import close_batch, ingest, ingest_dir, register_batch, sources_from_objects
 from reactivation.outbox import OutboxRow, enqueue
 from reactivation.retention import RetentionReport, RetentionSettings, apply_retention, run_retention
 from reactivation.warehouse import Warehouse
 
-from .conftest import drop, make_settings, run_models
+from .conftest import drop, make_settings, record_dbt_commands, run_models
 
 AS_OF = date(2026, 11, 25)
 NOW = datetime(2027, 5, 24, 12, 0, tzinfo=UTC)  # half a year after the data ends: many clients are lost by then
@@ -274,9 +274,7 @@ def test_no_table_keeps_names_or_phones_of_anonymised_clients_after_retention_re
     with Warehouse.connect(settings) as wh:
         ingest_dir(wh, source)  # the same source read again
         after_reingest = leaks(wh, names, phones)
-    dbt_runs: list[list[str]] = []
-    run_dbt = retention.dbt.run_dbt
-    monkeypatch.setattr(retention.dbt, "run_dbt", lambda args, *rest: (dbt_runs.append(args), run_dbt(args, *rest))[1])
+    dbt_runs = record_dbt_commands(monkeypatch)
     again = run_retention(settings, RetentionSettings(), NOW + timedelta(days=1))
     assert dbt_runs == []  # nobody new to anonymise: no batch, and the contact model is left as it is
     with Warehouse.connect(settings) as wh:

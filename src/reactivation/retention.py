@@ -13,7 +13,7 @@
   scrubs (and the records' service lines, which always carry their record's batch) get its `_batch_id`, and every
   incremental model re-reads them. `run_retention` (`reactivation retention`) refreshes `int_client_contacts` (the
   one model that keeps names and phones of clients who are not due) right after, so no copy outlives the retention
-  step; the daily flow runs `apply_retention` just before its refresh instead, whose one dbt build re-reads it.
+  step; the daily flow runs `anonymise` just before its refresh instead, whose one dbt build re-reads it.
 """
 
 from __future__ import annotations
@@ -179,9 +179,17 @@ def run_retention(settings: Settings, retention: RetentionSettings, now: datetim
     A crash between the two leaves the copy only until the next refresh (every refresh re-reads the batch). A day
     that anonymises no client opens no batch and leaves the contact model as the day's refresh built it: no dbt run.
     """
-    with Warehouse.connect(settings) as wh:
-        wh.ensure_tables()
-        report = apply_retention(wh, retention, now)
+    report = anonymise(settings, retention, now)
     if report.clients:
         refresh_contacts(settings)
     return report
+
+
+def anonymise(settings: Settings, retention: RetentionSettings, now: datetime | None = None) -> RetentionReport:
+    """Anonymise what is past retention, on a warehouse that may not have the runner's tables yet; no dbt run.
+
+    The daily flow calls this just before its refresh, whose dbt build re-reads the batch into the contact model.
+    """
+    with Warehouse.connect(settings) as wh:
+        wh.ensure_tables()
+        return apply_retention(wh, retention, now)

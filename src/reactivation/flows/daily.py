@@ -82,9 +82,7 @@ def anonymise_old_data(now: datetime | None) -> dict[str, int]:
     contact model drops the erased names and phones in the run's one dbt invocation (`reactivation retention`, on
     its own, refreshes that model itself).
     """
-    with Warehouse.connect() as wh:
-        wh.ensure_tables()  # a first run may come before any refresh created the runner's tables
-        report = retention.apply_retention(wh, retention.RetentionSettings.from_env(), now)
+    report = retention.anonymise(Settings.from_env(), retention.RetentionSettings.from_env(), now)
     return {"messages": report.messages, "clients": report.clients, "records": report.records}
 
 

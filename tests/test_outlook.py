@@ -15,7 +15,7 @@ from reactivation import dbt, demo, outlook
 from reactivation.ingest import ingest, sources_from_objects
 from reactivation.warehouse import Warehouse
 
-from .conftest import AS_OF
+from .conftest import AS_OF, prebuilt
 
 SHAPES = [1, 2, 3, 5, 8, 13, 21, 30]
 INTERVALS = [7, 35, 90, 365]
@@ -164,8 +164,7 @@ def test_joint_fit_recovers_rate_spread_and_dropout_rate_of_simulated_histories(
     assert mu == pytest.approx(0.002, rel=0.15)
 
 
-@pytest.fixture
-def built(settings) -> Warehouse:
+def build_outlook_warehouse(settings) -> None:
     data = demo.generate(n_clients=300, years=3, seed=5, as_of=AS_OF)
     with Warehouse.connect(settings) as wh:
         ingest(
@@ -177,6 +176,12 @@ def built(settings) -> Warehouse:
         )
     dbt.run_dbt(["seed"], settings)
     dbt.run_dbt(["run", "--select", "+reactivation_intervals", "+due_clients"], settings, dbt.dbt_vars(AS_OF))
+
+
+@pytest.fixture
+def built(settings) -> Warehouse:
+    """The models up to due clients on generated data; both tests only read it, so it is built once per engine."""
+    prebuilt(settings, "outlook", build_outlook_warehouse)
     return settings
 
 

@@ -34,7 +34,7 @@ from reactivation.yclients import (
     sync,
 )
 
-from .conftest import AS_OF, drop, make_settings, run_models
+from .conftest import AS_OF, drop, make_settings, prebuilt, run_models
 from .yclients_server import (
     DATA_NOT_A_LIST,
     NOT_JSON,
@@ -122,6 +122,17 @@ def sync_into(
     with Warehouse.connect(settings) as wh, client_for(api, clock, data, **overrides) as client:
         reports = sync(wh, companies, SINCE, full, client=client, progress=progress, until=UNTIL)
     return {r.company_id: r for r in reports}
+
+
+def synced_and_built(settings: Settings, api: FakeYClients, clock: FakeClock, data: demo.DemoData) -> None:
+    """Every company synced from the fake API (whose data every test starts from) and the models built: the start
+    of several tests, made once per engine and copied into each test's warehouse."""
+
+    def build(template: Settings) -> None:
+        sync_into(template, api, clock, data)
+        run_models(template)
+
+    prebuilt(settings, "yclients_synced", build)
 
 
 def other_warehouse(settings: Settings, name: str) -> Settings:
@@ -213,8 +224,7 @@ def test_a_sync_killed_half_way_resumes_to_the_same_raw_tables(
 def test_an_incremental_sync_reads_only_the_changes_and_the_models_follow(
     settings: Settings, data: demo.DemoData, api: FakeYClients, clock: FakeClock
 ) -> None:
-    sync_into(settings, api, clock, data)
-    run_models(settings)
+    synced_and_built(settings, api, clock, data)
     due = frame(settings, "due_clients", "company_id, client_id").query("company_id == 101")
     opted_out, booking = int(due.client_id.iloc[0]), int(due.client_id.iloc[1])
     zone = api.companies[101]["timezone"]
@@ -428,8 +438,7 @@ DELIVER_AT = datetime(2026, 11, 26, 11, tzinfo=UTC)  # inside every demo company
 
 def queue_messages(settings: Settings, api: FakeYClients, clock: FakeClock, data: demo.DemoData) -> None:
     """Sync every company, refresh the models and queue today's messages."""
-    sync_into(settings, api, clock, data)
-    run_models(settings)
+    synced_and_built(settings, api, clock, data)
     with Warehouse.connect(settings) as wh:
         assert campaign.queue(wh, campaign.plan(wh, COMPANIES, campaign.RunSettings(), PLANNED_AT)) > 0
 

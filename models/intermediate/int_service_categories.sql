@@ -66,20 +66,31 @@ recounted_services as (
 ),
 {% endif %}
 
+-- only a service missing from the menu needs a booked title: its lines are a sliver of all lines, so they are
+-- picked before the join with the records (a full build otherwise joined every line with every record)
+unlisted_lines as (
+    select record_services.*
+    from record_services
+    left join services
+        on services.company_id = record_services.company_id
+        and services.service_id = record_services.service_id
+    where record_services.service_id is not null
+        and services.service_id is null
+),
+
 booked_lines as (
     select
-        record_services.company_id,
-        record_services.service_id,
-        record_services.service_title,
+        unlisted_lines.company_id,
+        unlisted_lines.service_id,
+        unlisted_lines.service_title,
         changed_records.visit_at,
         changed_records.record_id,
-        record_services.line_position
+        unlisted_lines.line_position
     from changed_records
-    inner join record_services
-        on record_services.company_id = changed_records.company_id
-        and record_services.record_id = changed_records.record_id
-    where record_services.service_id is not null
-        and changed_records.client_id is not null
+    inner join unlisted_lines
+        on unlisted_lines.company_id = changed_records.company_id
+        and unlisted_lines.record_id = changed_records.record_id
+    where changed_records.client_id is not null
         and changed_records.visit_at is not null
     {% if is_incremental() %}
     union
@@ -207,10 +218,15 @@ final as (
         categorised.latest_booked_visit_at,
         categorised.latest_booked_record_id,
         categorised.latest_booked_line_position,
-        -- the newest record batch read: every row is rewritten each run, so all rows carry the watermark
+        -- the newest record batch read: every row is rewritten each run, so all rows carry the watermark (read
+        -- from staging, not changed_records: a CTE read twice is materialised whole by PostgreSQL, every column of
+        -- every record on a full build)
         (
             select coalesce(max(batch_id), {{ batch_watermark() if is_incremental() else 0 }})
-            from changed_records
+            from {{ ref('stg_yclients__records') }}
+            {% if is_incremental() %}
+            where batch_id > {{ batch_watermark() }}
+            {% endif %}
         ) as batch_id
     from categorised
 )

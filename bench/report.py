@@ -262,7 +262,12 @@ def _node_tables(nodes: list[dict[str, Any]], top: int = 8) -> list[str]:
         lines += [
             f"### Slowest models: {engine} {size}",
             "",
-            f"Sum of model times: full refresh {full_total:.2f} s, incremental 1 % {incremental_total:.2f} s.",
+            f"Sum of model times: full refresh {full_total:.2f} s, incremental 1 % "
+            + (
+                f"{incremental_total:.2f} s."
+                if runs["incremental 1%"]
+                else "no model times recorded (not run, or not kept)."
+            ),
             "",
             "| model | full refresh s | incremental 1 % s | rows affected (incremental 1 %) |",
             "|---|---:|---:|---:|",

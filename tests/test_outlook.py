@@ -13,6 +13,7 @@ from scipy import integrate, stats
 
 from reactivation import dbt, demo, outlook
 from reactivation.ingest import ingest, sources_from_objects
+from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
 
 from .conftest import AS_OF, prebuilt
@@ -164,7 +165,7 @@ def test_joint_fit_recovers_rate_spread_and_dropout_rate_of_simulated_histories(
     assert mu == pytest.approx(0.002, rel=0.15)
 
 
-def build_outlook_warehouse(settings) -> None:
+def build_outlook_warehouse(settings: Settings) -> None:
     data = demo.generate(n_clients=300, years=3, seed=5, as_of=AS_OF)
     with Warehouse.connect(settings) as wh:
         ingest(
@@ -179,7 +180,7 @@ def build_outlook_warehouse(settings) -> None:
 
 
 @pytest.fixture
-def built(settings) -> Warehouse:
+def built(settings: Settings) -> Settings:
     """The models up to due clients on generated data; both tests only read it, so it is built once per engine."""
     prebuilt(settings, "outlook", build_outlook_warehouse)
     return settings

@@ -28,10 +28,8 @@ usable_lines as (
         records.record_id,
         records.client_id,
         record_services.service_id,
-        first_value(record_services.service_title) over (
-            partition by records.company_id, records.record_id, record_services.service_id
-            order by record_services.line_position
-        ) as service_title,
+        record_services.service_title,
+        record_services.line_position,
         record_services.cost,
         records.visit_at,
         -- a held company's zone is never used (`int_companies_as_of` keeps its dates NULL); its visits are dated
@@ -63,7 +61,8 @@ per_service as (
         record_id,
         client_id,
         service_id,
-        service_title,
+        -- a service booked twice in one record keeps the title of its first line
+        {{ first_by('service_title', 'line_position') }} as service_title,
         visit_at,
         visit_date,
         attendance,
@@ -74,7 +73,7 @@ per_service as (
         batch_id
     from usable_lines
     group by
-        company_id, record_id, client_id, service_id, service_title, visit_at, visit_date,
+        company_id, record_id, client_id, service_id, visit_at, visit_date,
         attendance, is_deleted, created_at, last_change_at, batch_id
 ),
 

@@ -1,3 +1,8 @@
+{#- A view, not a table: the join of two tables the run keeps current. Materialised, it rewrote every key's row
+    each day (2.07 M rows, 10.8 s of a realistic day's refresh on PostgreSQL at 10 M) for a join any query makes in
+    seconds, with its filters pushed into both sides. -#}
+{{ config(materialized='view') }}
+
 with chosen as (
     select * from {{ ref('int_intervals_chosen') }}
 ),

@@ -467,24 +467,32 @@ def _run_date(rows: list[Row], engine: str, size: str) -> str:
 
 
 def _messages_target(rows: list[Row], nodes: list[dict[str, Any]]) -> tuple[str, str, str, str, str]:
-    """Plan + compose + queue of the first run (the backlog) at the largest size measured."""
+    """Plan + compose + queue of the first run (the backlog), judged at the size whose run queued closest to the
+    target's ~5 000 messages (1 M); the other sizes are shown beside it."""
     measure, now, target = "plan + compose + queue of ~5 000 messages", "31 s", "≤ 2 s"
-    parts, verdicts = [], []
-    for size in reversed(SIZES):
+    measured: dict[str, list[tuple[str, float, int]]] = {}
+    for size in SIZES:
         for engine in ENGINES:
             run = _run_nodes(nodes, engine, size, FLOW_FIRST)
             if not all(n in run for n in ("plan", "compose", "queue")):
                 continue
             spent = sum(float(run[n]["seconds"]) for n in ("plan", "compose", "queue"))
             queued = int(float(run["queued"]["rows_affected"] or 0)) if "queued" in run else 0
-            parts.append(f"{engine} {size}: {spent:.2f} s for {queued:,} messages (+ holdout rows)")
-            verdicts.append((spent <= 2.0, queued))
-        if parts:
-            verdict = "met" if all(met for met, _ in verdicts) else "**missed**"
-            if min(queued for _, queued in verdicts) < 4000:
-                verdict += " (with fewer messages than ~5 000)"
-            return measure, now, target, "; ".join(parts), verdict
-    return measure, now, target, NOT_RUN, "not measured"
+            measured.setdefault(size, []).append((engine, spent, queued))
+    if not measured:
+        return measure, now, target, NOT_RUN, "not measured"
+    judged = min(measured, key=lambda size: min(abs(queued - 5000) for _, _, queued in measured[size]))
+    parts = [
+        f"{engine} {size}: {spent:.2f} s for {queued:,} messages (+ holdout rows)"
+        f", run of {_run_date(rows, engine, size)}"
+        for size, found in measured.items()
+        for engine, spent, queued in found
+    ]
+    verdicts = [(spent <= 2.0, queued) for _, spent, queued in measured[judged]]
+    verdict = ("met" if all(met for met, _ in verdicts) else "**missed**") + f" (judged at {judged})"
+    if min(queued for _, queued in verdicts) < 4000:
+        verdict += " (with fewer messages than ~5 000)"
+    return measure, now, target, "; ".join(parts), verdict
 
 
 # ---------- targets of issue #6

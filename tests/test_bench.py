@@ -155,3 +155,23 @@ def test_report_keeps_the_hand_written_tail(tmp_path: Path) -> None:
     text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert text.startswith("# Benchmark results") and "old generated part" not in text
     assert text.endswith(f"\n{report.KEPT}\n## By hand\n\nkept\n")
+
+
+def test_queue_target_is_judged_at_the_size_that_queued_about_5000_messages() -> None:
+    from bench import report
+
+    def first_run(engine: str, size: str, plan: float, queued: int) -> list[dict[str, str]]:
+        steps = {"plan": plan, "compose": 0.2, "queue": 0.3}
+        nodes = [{"engine": engine, "size": size, "step": report.FLOW_FIRST, "node": name, "seconds": str(seconds),
+                  "rows_affected": ""} for name, seconds in steps.items()]  # fmt: skip
+        return [*nodes, {"engine": engine, "size": size, "step": report.FLOW_FIRST, "node": "queued",
+                         "seconds": "0", "rows_affected": str(queued)}]  # fmt: skip
+
+    nodes = first_run("duckdb", "1m", 0.5, 4511) + first_run("duckdb", "10m", 5.0, 44972)
+    measure, _, _, measured, verdict = report._messages_target([], nodes)
+    assert measure.startswith("plan + compose + queue")
+    assert verdict == "met (judged at 1m)"
+    assert "duckdb 1m: 1.00 s for 4,511 messages" in measured and "duckdb 10m: 5.50 s for 44,972" in measured
+
+    slow = first_run("duckdb", "1m", 1.8, 4511)
+    assert report._messages_target([], slow)[4] == "**missed** (judged at 1m)"

@@ -34,10 +34,7 @@ measured as (
         companies.as_of_at,
         {{ days_between('intervals.last_visit_date', 'companies.as_of_date') }} as days_since,
         {{ days_between('companies.as_of_date', 'cast(outlook.expected_next_visit_date as date)') }}
-            as days_to_expected_visit,
-        max(intervals.last_visit_date) over (
-            partition by intervals.company_id, intervals.client_id
-        ) as cycle_id
+            as days_to_expected_visit
     from intervals
     inner join companies
         on companies.company_id = intervals.company_id
@@ -61,14 +58,34 @@ in_window as (
         )
 ),
 
+-- the cycle of the few clients in the window only: a window over every key (2.07 M at 10 M rows) sorted them all
+cycles as (
+    select
+        intervals.company_id,
+        intervals.client_id,
+        max(intervals.last_visit_date) as cycle_id
+    from intervals
+    where exists (
+        select 1
+        from in_window
+        where in_window.company_id = intervals.company_id
+            and in_window.client_id = intervals.client_id
+    )
+    group by intervals.company_id, intervals.client_id
+),
+
 ranked as (
     select
-        *,
+        in_window.*,
+        cycles.cycle_id,
         row_number() over (
-            partition by company_id, client_id
-            order by expected_next_visit_date, last_visit_date desc, service_id
+            partition by in_window.company_id, in_window.client_id
+            order by in_window.expected_next_visit_date, in_window.last_visit_date desc, in_window.service_id
         ) as rebook_rank
     from in_window
+    inner join cycles
+        on cycles.company_id = in_window.company_id
+        and cycles.client_id = in_window.client_id
 ),
 
 final as (

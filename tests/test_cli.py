@@ -161,3 +161,19 @@ def test_optout_list_shows_client_ids_as_integers_and_blank_without_one(settings
     assert listed.exit_code == 0, listed.output
     client_ids = {row["opt_out_key"]: row["client_id"] for row in table_rows(listed.output)}
     assert client_ids == {"client:123456789": "123456789", "phone:…": ""}
+
+
+def test_the_command_line_loads_the_gemini_sdk_only_to_compose_with_ai() -> None:
+    """Every command (the 15-minute deliver included) used to pay ~0.3 s importing google-genai."""
+    import subprocess
+    import sys
+
+    probe = "import sys, reactivation.cli; print('google.genai' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"
+    probe = (
+        "import sys; from reactivation.messages.gemini import GeminiComposer; "
+        "from reactivation.messages.model import ComposeSettings; "
+        "GeminiComposer(ComposeSettings(gemini_api_key='AIzaTEST', gemini_base_url='http://127.0.0.1:9'), "
+        "clock=lambda: 0.0, sleep=lambda s: None); print('google.genai' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "True\n"

@@ -12,17 +12,19 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
+from functools import cache
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import tenacity
-from google import genai
-from google.genai import errors, types
 
 from reactivation.messages.model import ComposeSettings, MessageRequest
 from reactivation.messages.ratelimit import RateLimiter
 from reactivation.messages.render import first_name
+
+if TYPE_CHECKING:
+    from google.genai import errors, types
 
 log = logging.getLogger("reactivation.messages")
 
@@ -40,14 +42,6 @@ TEMPERATURE = 0.7
 FATAL_CODES = frozenset({401, 403, 404})  # a bad key or model name fails every later batch the same way
 MAX_HINTED_WAIT = 60.0
 
-_RESPONSE_SCHEMA = types.Schema(
-    type=types.Type.ARRAY,
-    items=types.Schema(
-        type=types.Type.OBJECT,
-        properties={"message_key": types.Schema(type=types.Type.STRING), "text": types.Schema(type=types.Type.STRING)},
-        required=["message_key", "text"],
-    ),
-)
 _BACKOFF = tenacity.wait_exponential(multiplier=1, min=1, max=30)
 
 
@@ -62,6 +56,33 @@ def _http_modules() -> list[ModuleType]:
 _HTTP_MODULES = _http_modules()
 _TIMEOUT_ERRORS = tuple(m.TimeoutException for m in _HTTP_MODULES)
 _TRANSPORT_ERRORS = tuple(m.TransportError for m in _HTTP_MODULES)  # connect, read, protocol errors, timeouts
+
+
+@cache
+def _sdk() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """google-genai's client, errors and types, imported on first use: the SDK takes ~0.3 s to import, which every
+    command line call paid although only composing with AI uses it."""
+    from google import genai
+    from google.genai import errors, types
+
+    return genai, errors, types
+
+
+@cache
+def _response_schema() -> types.Schema:
+    """A JSON array of {message_key, text}: the only reply the prompt accepts."""
+    types = _sdk()[2]
+    text = types.Schema(type=types.Type.STRING)
+    return types.Schema(
+        type=types.Type.ARRAY,
+        items=types.Schema(
+            type=types.Type.OBJECT, properties={"message_key": text, "text": text}, required=["message_key", "text"]
+        ),
+    )
+
+
+def _is_api_error(exc: BaseException | None) -> bool:
+    return exc is not None and isinstance(exc, _sdk()[1].APIError)
 
 
 class AIError(Exception):
@@ -149,6 +170,7 @@ class GeminiComposer:
         self._clock = clock
         self._sleep = sleep
         self._limiter = RateLimiter(settings.requests_per_minute, clock, sleep)
+        genai, _, types = _sdk()
         self._client = genai.Client(
             vertexai=False,
             api_key=self._key,
@@ -187,7 +209,7 @@ class GeminiComposer:
         )
         try:
             response = retrying(self._attempt, prompt)
-        except errors.APIError as exc:
+        except _sdk()[1].APIError as exc:
             fatal = exc.code in FATAL_CODES
             raise self._failure(f"ai_error:{exc.code}", f"{exc.status}: {exc.message}", fatal) from None
         except _TIMEOUT_ERRORS as exc:
@@ -202,12 +224,13 @@ class GeminiComposer:
         """One HTTP request, after the rate limiter lets it start."""
         self._limiter.acquire()
         self.requests += 1
+        types = _sdk()[2]
         return self._client.models.generate_content(
             model=self._settings.gemini_model,
             contents=prompt,
             config=types.GenerateContentConfig(
                 response_mime_type="application/json",
-                response_schema=_RESPONSE_SCHEMA,
+                response_schema=_response_schema(),
                 temperature=TEMPERATURE,
                 automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),  # no tools here
             ),
@@ -221,7 +244,7 @@ class GeminiComposer:
 
 def _is_transient(exc: BaseException) -> bool:
     """Worth retrying: rate limiting, server errors, request timeouts, network failures."""
-    if isinstance(exc, errors.APIError):
+    if _is_api_error(exc):
         return exc.code in (408, 429) or (exc.code or 0) >= 500
     return isinstance(exc, _TRANSPORT_ERRORS)
 
@@ -229,7 +252,7 @@ def _is_transient(exc: BaseException) -> bool:
 def _wait(state: tenacity.RetryCallState) -> float:
     """The server's hint (Retry-After header or RetryInfo.retryDelay) when it gives one, else exponential backoff."""
     exc = state.outcome.exception() if state.outcome else None
-    hinted = _hinted_delay(exc) if isinstance(exc, errors.APIError) else None
+    hinted = _hinted_delay(exc) if _is_api_error(exc) else None
     return min(hinted, MAX_HINTED_WAIT) if hinted is not None else _BACKOFF(state)
 
 
@@ -250,6 +273,6 @@ def _hinted_delay(exc: errors.APIError) -> float | None:
 
 def _log_retry(state: tenacity.RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
-    what = f"HTTP {exc.code}" if isinstance(exc, errors.APIError) else type(exc).__name__
+    what = f"HTTP {exc.code}" if _is_api_error(exc) else type(exc).__name__
     sleep = state.next_action.sleep if state.next_action else 0.0
     log.info("Gemini request failed (%s); retry %d in %.1fs", what, state.attempt_number, sleep)

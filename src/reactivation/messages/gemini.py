@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import cache
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 import tenacity
@@ -58,20 +58,26 @@ _TIMEOUT_ERRORS = tuple(m.TimeoutException for m in _HTTP_MODULES)
 _TRANSPORT_ERRORS = tuple(m.TransportError for m in _HTTP_MODULES)  # connect, read, protocol errors, timeouts
 
 
+class _Sdk(NamedTuple):
+    genai: ModuleType
+    errors: ModuleType
+    types: ModuleType
+
+
 @cache
-def _sdk() -> tuple[ModuleType, ModuleType, ModuleType]:
+def _sdk() -> _Sdk:
     """google-genai's client, errors and types, imported on first use: the SDK takes ~0.3 s to import, which every
     command line call paid although only composing with AI uses it."""
     from google import genai
     from google.genai import errors, types
 
-    return genai, errors, types
+    return _Sdk(genai, errors, types)
 
 
 @cache
 def _response_schema() -> types.Schema:
     """A JSON array of {message_key, text}: the only reply the prompt accepts."""
-    types = _sdk()[2]
+    types = _sdk().types
     text = types.Schema(type=types.Type.STRING)
     return types.Schema(
         type=types.Type.ARRAY,
@@ -82,7 +88,7 @@ def _response_schema() -> types.Schema:
 
 
 def _is_api_error(exc: BaseException | None) -> bool:
-    return exc is not None and isinstance(exc, _sdk()[1].APIError)
+    return isinstance(exc, _sdk().errors.APIError)
 
 
 class AIError(Exception):
@@ -209,7 +215,7 @@ class GeminiComposer:
         )
         try:
             response = retrying(self._attempt, prompt)
-        except _sdk()[1].APIError as exc:
+        except _sdk().errors.APIError as exc:
             fatal = exc.code in FATAL_CODES
             raise self._failure(f"ai_error:{exc.code}", f"{exc.status}: {exc.message}", fatal) from None
         except _TIMEOUT_ERRORS as exc:
@@ -224,7 +230,7 @@ class GeminiComposer:
         """One HTTP request, after the rate limiter lets it start."""
         self._limiter.acquire()
         self.requests += 1
-        types = _sdk()[2]
+        types = _sdk().types
         return self._client.models.generate_content(
             model=self._settings.gemini_model,
             contents=prompt,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -165,9 +167,6 @@ def test_optout_list_shows_client_ids_as_integers_and_blank_without_one(settings
 
 def test_the_command_line_loads_the_gemini_sdk_only_to_compose_with_ai() -> None:
     """Every command (the 15-minute deliver included) used to pay ~0.3 s importing google-genai."""
-    import subprocess
-    import sys
-
     probe = "import sys, reactivation.cli; print('google.genai' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"
     probe = (

@@ -59,6 +59,7 @@ class Run:
         print(f"{engine:>8} {size:>5}  {step:<28} {result.get('seconds', 0):9.2f} s  {notes}", flush=True)
         for node in result.get("nodes", []):
             self.nodes.append({"engine": engine, "size": size, "step": step, **node})
+        publish(self)  # after every step: a run stopped half-way (a long size, a crash) keeps what it measured
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -119,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
                 except Exception as exc:  # one engine and size failing must not lose the others' results
                     run.failures.append(f"{engine} {size}: {type(exc).__name__}: {exc}")
                     run.add(engine, size, "failed", {}, f"{type(exc).__name__}: {exc}"[:500])
-                publish(run)  # after every pair, so a crash later on keeps what was measured
         bench_messages(run)
         publish(run)
     finally:

@@ -175,3 +175,21 @@ def test_queue_target_is_judged_at_the_size_that_queued_about_5000_messages() ->
 
     slow = first_run("duckdb", "1m", 1.8, 4511)
     assert report._messages_target([], slow)[4] == "**missed** (judged at 1m)"
+
+
+def test_each_measured_step_is_in_the_results_before_the_run_ends(tmp_path: Path, monkeypatch) -> None:
+    """A run stopped half-way (a long size killed, a crash in a later step) keeps every step it measured."""
+    from bench import run
+
+    monkeypatch.setattr(run, "machine", lambda engines: {"CPUs": "2"})  # no server needed for the report
+    args = run.parse_args(["--sizes", "1m", "--engines", "duckdb", "--out", str(tmp_path)])
+    bench_run = run.Run(args, tmp_path, "python -m bench --sizes 1m")
+    bench_run.add("duckdb", "1m", "full refresh", {"seconds": 12.5, "nodes": [{"node": "due_clients", "seconds": 1.5,
+                                                                          "rows_affected": 7}]})  # fmt: skip
+
+    with (tmp_path / "results.csv").open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if (r["engine"], r["size"]) == ("duckdb", "1m")]
+    assert [(r["step"], float(r["seconds"])) for r in rows] == [("full refresh", 12.5)]
+    with (tmp_path / "nodes.csv").open(encoding="utf-8") as handle:
+        assert [r["node"] for r in csv.DictReader(handle)] == ["due_clients"]
+    assert "| duckdb | 1m | full refresh | 12.50 |" in (tmp_path / "RESULTS.md").read_text(encoding="utf-8")

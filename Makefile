@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := False
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint docs clean
+.PHONY: demo test quick lint docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -25,6 +25,12 @@ TEST_WORKERS ?= 2
 test: $(STAMP)
 	bash .ci/system-packages
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=25
+
+# the loop while changing code: every test on DuckDB and PostgreSQL, without the two that take minutes of a core
+# each (the spark target's and the benchmark harness's end-to-end run); `make test` and CI run those too
+quick: $(STAMP)
+	bash .ci/system-packages
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=10 -m "not spark and not bench"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -65,15 +65,19 @@ _PREBUILT: dict[tuple[str, str], Settings] = {}
 def prebuilt(settings: Settings, name: str, build: Callable[[Settings], None]) -> None:
     """Fill the empty warehouse `settings` with what `build` makes, building it only once per process and engine.
 
-    The first call builds into a warehouse of its own (slot `prebuilt_<name>`); every call then copies it into
-    `settings`, so tests sharing a starting point pay for its ingest and dbt build once instead of each time.
+    The first call builds into `settings` and keeps a copy (slot `prebuilt_<name>`); later calls copy that into
+    `settings`, so tests sharing a starting point pay for its ingest and dbt build once instead of each time. The
+    build runs in the test's own warehouse because dbt's parsed project is kept per warehouse: a warehouse dbt has
+    not met before costs a full parse (~4 s), the test's own one usually does not.
     """
     key = (settings.target, name)
-    if key not in _PREBUILT:
-        template = make_settings(settings.target, f"prebuilt_{name}")
-        build(template)
-        _PREBUILT[key] = template
-    copy_warehouse(_PREBUILT[key], settings)
+    if key in _PREBUILT:
+        copy_warehouse(_PREBUILT[key], settings)
+        return
+    build(settings)
+    template = make_settings(settings.target, f"prebuilt_{name}")
+    copy_warehouse(settings, template)
+    _PREBUILT[key] = template
 
 
 def copy_warehouse(source: Settings, dest: Settings) -> None:
@@ -121,16 +125,23 @@ def warehouse(settings: Settings) -> Iterator[Warehouse]:
         yield wh
 
 
-def run_models(settings: Settings, as_of: date = AS_OF, full_refresh: bool = False) -> None:
+# the models a test reading only due clients and exclusions needs: 26 of the 49, about half a build's dbt time
+DUE_MODELS = "+due_clients +due_client_exclusions"
+
+
+def run_models(settings: Settings, as_of: date = AS_OF, full_refresh: bool = False, select: str | None = None) -> None:
     """Build the models without their data tests (the build test runs those): cheaper in a loop.
 
-    One dbt invocation: `build` of seeds and models on a warehouse not seeded yet, `run` once it is.
+    One dbt invocation: `build` of seeds and models on a warehouse not seeded yet, `run` once it is. `select` (dbt
+    syntax, e.g. DUE_MODELS) builds only those models; give their parents too (`+model`), seeds included.
     """
     with Warehouse.connect(settings) as wh:
         seeded = all(wh.table_exists(seed) for seed in SEEDS)
     args = ["run"] if seeded else ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
+    if select:
+        args += ["--select", *select.split()]
     dbt.run_dbt(args, settings, dbt.dbt_vars(as_of))
 
 
@@ -172,16 +183,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The longest test (the spark target's, minutes of Spark) starts first, so under `pytest -n N` the other
     workers share the rest instead of waiting for it at the end. Prefect tests are not grouped: each worker
-    that meets one starts its own temporary server once (~20 s), which costs less than queueing them on one worker."""
+    that meets one starts its own temporary server once (~12 s), which costs less than queueing them on one worker.
+    (Sorting every warehouse test first was measured slower: xdist hands out the first quarter of the tests round
+    robin, so one worker got every DuckDB case and the other every slower PostgreSQL one.)"""
     items.sort(key=lambda item: "spark_settings" not in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
     """One temporary Prefect server per test process (starting one costs ~20 s)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=180):
+    # no flow-run heartbeats (they let a server spot crashed runs; a test's run is watched by the test): the
+    # heartbeat thread sleeps in one-second steps and each flow run waits for it to stop, ~1 s per run
+    no_heartbeats = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    with prefect_test_harness(server_startup_timeout=180), no_heartbeats:
         yield
 
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from bench import steps
 from bench.generate import BOOKING_DAYS, RECENT_DAYS, realistic_day
@@ -36,6 +37,7 @@ FLOW_STEPS = {"sync", "refresh", "companies", "gate", "plan", "compose", "queue"
 AS_OF = date(2026, 11, 25)
 
 
+@pytest.mark.bench
 def test_bench_runs_every_step_and_checks_pass(tmp_path: Path) -> None:
     out = tmp_path / "out"
     command = [

@@ -16,7 +16,7 @@ from reactivation.ingest import ingest, sources_from_objects
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
 
-from .conftest import AS_OF, drop, run_models
+from .conftest import AS_OF, DUE_MODELS, drop, run_models
 from .test_cli import env_for
 
 ZONES = {1: "Europe/Moscow", 2: "America/Los_Angeles"}
@@ -42,7 +42,7 @@ def test_same_instant_lands_on_each_company_local_date_and_each_company_gets_its
     with Warehouse.connect(settings) as wh:
         ingest(wh, sources_from_objects(companies=companies, records=records), "tz")
     before = {c: datetime.now(ZoneInfo(tz)).date() for c, tz in ZONES.items()}
-    run_models(settings, as_of=None)  # no as-of var: today in each company's zone
+    run_models(settings, as_of=None, select="+reactivation_intervals")  # no as-of var: each company's today
     after = {c: datetime.now(ZoneInfo(tz)).date() for c, tz in ZONES.items()}
     with Warehouse.connect(settings) as wh:
         dates = dict(wh.fetchall("select company_id, visit_date from appointments_cache"))
@@ -92,7 +92,7 @@ def test_refresh_holds_a_company_with_a_non_iana_zone_fails_naming_it_and_the_ot
     data = demo.generate(n_clients=150, years=2, seed=4, as_of=AS_OF)
     # the baseline first, in the same warehouse (a second one would cost dbt a full parse): the data without them
     load(settings, {e: getattr(data, e) for e in ("companies", "services", "clients", "records")})
-    run_models(settings)
+    run_models(settings, select=DUE_MODELS)
     baseline = due_rows(settings)
     drop(settings)
     held = load(settings, with_bad_zone_companies(data))

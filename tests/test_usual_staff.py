@@ -77,7 +77,7 @@ def built(request: pytest.FixtureRequest, data: demo.DemoData) -> Iterator[Setti
             records=data.records,
         )  # fmt: skip
         ingest(wh, objects, "usual staff test")
-    run_models(settings)
+    run_models(settings, select="+message_candidates")  # what the tests read: the candidates and their parents
     yield settings
     drop(settings)
 

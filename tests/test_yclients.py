@@ -34,7 +34,7 @@ from reactivation.yclients import (
     sync,
 )
 
-from .conftest import AS_OF, drop, make_settings, prebuilt, run_models
+from .conftest import AS_OF, DUE_MODELS, drop, make_settings, prebuilt, run_models
 from .yclients_server import (
     DATA_NOT_A_LIST,
     NOT_JSON,
@@ -168,8 +168,8 @@ def test_a_full_sync_builds_the_same_due_clients_as_ingesting_the_same_objects(
                 companies=data.companies, services=data.services, clients=data.clients, records=data.records
             )
             ingest(wh, objects, "demo objects")
-        run_models(settings)
-        run_models(direct)
+        run_models(settings, select=DUE_MODELS)
+        run_models(direct, select=DUE_MODELS)
         expected = frame(direct, "due_clients")
         record_count = frame(direct, "raw_yclients_records", "count(*) n").n[0]
     finally:
@@ -258,7 +258,7 @@ def test_an_incremental_sync_reads_only_the_changes_and_the_models_follow(
     assert len(window) < 10  # only the overlap: the few records changed within 10 minutes of each mark
     assert _instant(cursors(settings)[(101, "records")]) == _instant(later(mark, zone, 62))
 
-    run_models(settings)
+    run_models(settings, select=DUE_MODELS)
     with Warehouse.connect(settings) as wh:
         assert _visit_count(wh, deleted_record) == 0
         attendance = wh.fetchone(
@@ -403,7 +403,7 @@ def test_clients_missing_from_the_complete_client_list_are_deleted_not_revived_f
     settings: Settings, data: demo.DemoData, api: FakeYClients, clock: FakeClock
 ) -> None:
     sync_into(settings, api, clock, data, companies=[101])
-    run_models(settings)
+    run_models(settings, select=DUE_MODELS)
     due = frame(settings, "due_clients", "company_id, client_id").query("company_id == 101")
     with_card, records_only = int(due.client_id.iloc[0]), int(due.client_id.iloc[1])
     for client_id in (with_card, records_only):  # deleted in YClients: the client list no longer has them
@@ -422,7 +422,7 @@ def test_clients_missing_from_the_complete_client_list_are_deleted_not_revived_f
     assert report.deleted_clients == 2 and "2 client(s) gone from the client list marked deleted" in report.summary()
     with Warehouse.connect(settings) as wh:
         assert (wh.fetchone(card, [with_card]), wh.fetchone(card, [records_only])) == ((True,), (True,))
-    run_models(settings)
+    run_models(settings, select=DUE_MODELS)
     with Warehouse.connect(settings) as wh:
         still_due = {c for (c,) in wh.fetchall("select client_id from due_clients where company_id = 101")}
         reasons = set(wh.fetchall("select client_id, reason from due_client_exclusions where company_id = 101"))

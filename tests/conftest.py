@@ -178,6 +178,41 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     for template in _PREBUILT.values():
         drop(template)
     shutil.rmtree(_RUN["folder"], ignore_errors=True)
+    if _SHARED_PREFECT:
+        _SHARED_PREFECT.pop().stop()
+
+
+# Under pytest-xdist the controller starts one temporary Prefect server for every worker, in the background while
+# the workers collect; each worker's `prefect_server` then waits for it instead of starting its own (~12 s of CPU
+# each). The URL reaches the workers in this variable, not in PREFECT_API_URL, so only `prefect_server` uses it.
+SHARED_PREFECT_URL_ENV = "REACTIVATION_TEST_PREFECT_API_URL"
+_SHARED_PREFECT: list = []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return  # a worker, or no xdist: `prefect_server` starts a server in this process when a test needs one
+    import socket
+    import threading
+
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+
+    with socket.socket() as probe:  # a free port now, so the URL is known before the server is up
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = SubprocessASGIServer(port=port)
+    database = Path(tempfile.mkdtemp(prefix="reactivation-tests-prefect-")) / "prefect.db"
+
+    def start() -> None:
+        with temporary_settings({PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{database}"}):
+            server.start(timeout=180)
+
+    threading.Thread(target=start, daemon=True).start()
+    _SHARED_PREFECT.append(server)
+    os.environ[SHARED_PREFECT_URL_ENV] = server.api_url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -191,14 +226,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
-    """One temporary Prefect server per test process (starting one costs ~20 s)."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    """A temporary Prefect server for this test process: the one the xdist controller started, else its own."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
+    from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
     # no flow-run heartbeats (they let a server spot crashed runs; a test's run is watched by the test): the
     # heartbeat thread sleeps in one-second steps and each flow run waits for it to stop, ~1 s per run
     no_heartbeats = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-    with prefect_test_harness(server_startup_timeout=180), no_heartbeats:
+    shared = os.environ.get(SHARED_PREFECT_URL_ENV)
+    if not shared:
+        with prefect_test_harness(server_startup_timeout=180), no_heartbeats:
+            yield
+        return
+
+    @retry(
+        retry=retry_if_exception_type(httpx.HTTPError), stop=stop_after_delay(180), wait=wait_fixed(0.2), reraise=True
+    )
+    def wait_until_healthy() -> None:
+        httpx.get(f"{shared}/health", timeout=5).raise_for_status()
+
+    wait_until_healthy()
+    with temporary_settings({PREFECT_API_URL: shared}), no_heartbeats:
         yield
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from reactivation.messages import render
 from reactivation.settings import Settings
 from reactivation.warehouse import Warehouse
 
-from .conftest import AS_OF, ENGINES, drop, make_settings, run_models
+from .conftest import AS_OF, prebuilt, run_models
 from .test_yclients import PARTNER, USER, FakeClock, client_for
 from .yclients_server import NOT_JSON, FakeYClients
 
@@ -66,20 +65,22 @@ def usual_masters(data: demo.DemoData, as_of: date) -> dict[tuple[int, int], int
     return {key: -score[2] for key, score in best.items()}
 
 
-@pytest.fixture(scope="module", params=ENGINES)
-def built(request: pytest.FixtureRequest, data: demo.DemoData) -> Iterator[Settings]:
-    """One warehouse per engine: the demo objects plus a staff list and a per-master booking pattern, models built."""
-    settings = make_settings(request.param, "usual_staff")
-    companies = [dict(c, staff_booking_url=PATTERN) for c in data.companies]
-    with Warehouse.connect(settings) as wh:
-        objects = sources_from_objects(
-            companies=companies, services=data.services, staff=staff_of(data), clients=data.clients,
-            records=data.records,
-        )  # fmt: skip
-        ingest(wh, objects, "usual staff test")
-    run_models(settings, select="+message_candidates")  # what the tests read: the candidates and their parents
-    yield settings
-    drop(settings)
+@pytest.fixture
+def built(settings: Settings, data: demo.DemoData) -> Settings:
+    """The demo objects plus a staff list and a per-master booking pattern, models built (once per engine)."""
+
+    def build(target: Settings) -> None:
+        companies = [dict(c, staff_booking_url=PATTERN) for c in data.companies]
+        with Warehouse.connect(target) as wh:
+            objects = sources_from_objects(
+                companies=companies, services=data.services, staff=staff_of(data), clients=data.clients,
+                records=data.records,
+            )  # fmt: skip
+            ingest(wh, objects, "usual staff test")
+        run_models(target, select="+message_candidates")  # what the tests read: the candidates and their parents
+
+    prebuilt(settings, "usual_staff", build)
+    return settings
 
 
 def candidates(settings: Settings) -> list[dict[str, Any]]:

@@ -217,8 +217,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The longest test (the spark target's, minutes of Spark) starts first, so under `pytest -n N` the other
-    workers share the rest instead of waiting for it at the end. Prefect tests are not grouped: each worker
-    that meets one starts its own temporary server once (~12 s), which costs less than queueing them on one worker.
+    workers share the rest instead of waiting for it at the end. Prefect tests are not grouped: every worker uses
+    the one temporary server the controller started (`pytest_sessionstart`).
     (Sorting every warehouse test first was measured slower: xdist hands out the first quarter of the tests round
     robin, so one worker got every DuckDB case and the other every slower PostgreSQL one.)"""
     items.sort(key=lambda item: "spark_settings" not in getattr(item, "fixturenames", ()))

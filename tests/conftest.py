@@ -179,7 +179,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         drop(template)
     shutil.rmtree(_RUN["folder"], ignore_errors=True)
     if _SHARED_PREFECT:
-        _SHARED_PREFECT.pop().stop()
+        server, database = _SHARED_PREFECT.pop()
+        server.stop()
+        shutil.rmtree(database.parent, ignore_errors=True)
 
 
 # Under pytest-xdist the controller starts one temporary Prefect server for every worker, in the background while
@@ -211,7 +213,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             server.start(timeout=180)
 
     threading.Thread(target=start, daemon=True).start()
-    _SHARED_PREFECT.append(server)
+    _SHARED_PREFECT.append((server, database))
     os.environ[SHARED_PREFECT_URL_ENV] = server.api_url
 
 

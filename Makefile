@@ -1,36 +1,45 @@
-# Two commands for a fresh machine: `make demo` and `make test`. Each sets up .venv when needed.
+# Two commands for a fresh machine: `make demo` and `make check` (the whole suite, what CI runs). `make test` is the
+# loop while changing code: every test on DuckDB and PostgreSQL. Each sets up .venv when needed.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := False
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test quick lint docs clean
+.PHONY: demo test check lint docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# the spark target's extra (pyspark, dbt-spark): only `make check` runs its test
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/reactivation demo
 
-# two pytest-xdist workers (TEST_WORKERS=0 runs in one process); the Spark test starts first (tests/conftest.py)
+# two pytest-xdist workers (TEST_WORKERS=0 runs in one process)
 TEST_WORKERS ?= 2
+
+# every test on DuckDB and PostgreSQL: all but the two marked `spark` and `bench` (the spark target's end-to-end test
+# and the benchmark harness's smoke run), which take minutes of a core each and are what `make check` adds
 test: $(STAMP)
 	bash .ci/system-packages
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=25
-
-# the loop while changing code: every test on DuckDB and PostgreSQL, without the two that take minutes of a core
-# each (the spark target's and the benchmark harness's end-to-end run); `make test` and CI run those too
-quick: $(STAMP)
-	bash .ci/system-packages
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=10 -m "not spark and not bench"
+
+# the whole suite, as CI runs it (.ci/run); the Spark test starts first (tests/conftest.py)
+check: $(SPARK_STAMP)
+	bash .ci/system-packages spark
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -161,9 +161,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # test reads them: `docs generate` writes its manifest and catalog whatever this says, and the bench (a process
     # of its own) turns them back on because it reads run_results.json
     os.environ["DBT_WRITE_JSON"] = "false"
-    # dbt's debug log file (every statement and event of every node) is ~5 % of a warm build; a failing dbt run
-    # still names its node and error in the DbtFailure, and warnings still reach the file
-    os.environ["DBT_LOG_LEVEL_FILE"] = "warn"
+    # No dbt log lines, to the file or the console: dbt formats every event of every node (and scans the environment
+    # for secrets to scrub from it) before its level filter drops it, ~8 % of a warm build. A failing dbt run still
+    # names its node and error in the DbtFailure; a test reading dbt's log turns the file log back on for itself
+    os.environ["DBT_LOG_LEVEL_FILE"] = "none"
+    os.environ["DBT_LOG_LEVEL"] = "none"
     # dbt's artifacts (per engine, see dbt.target_path) and the warehouses live in a folder of this process: partial
     # parsing survives from one invocation to the next, and two sessions at once (or two xdist workers) never share
     # a manifest, a DuckDB file or a schema name

@@ -47,7 +47,7 @@ def spark_env(settings: Settings) -> dict[str, str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Spark tests are marked `spark` (`-m "not spark"` leaves them out of a quick local run)."""
+    """Spark tests are marked `spark` (`make test` leaves them out: `-m "not spark and not bench"`)."""
     for item in items:
         if "spark_settings" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.spark)

@@ -107,7 +107,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ["DBT_WRITE_JSON"] = "true"  # as users run it, and the bench reads each refresh's run_results.json
+    # dbt's artifacts and log as users have them: the bench reads each refresh's run_results.json and dbt.log (a caller
+    # such as the test suite may have turned them off in the environment this process inherits)
+    os.environ["DBT_WRITE_JSON"] = "true"
+    for name in ("DBT_LOG_LEVEL", "DBT_LOG_LEVEL_FILE"):
+        os.environ.pop(name, None)
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else argv)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="reactivation-bench-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from reactivation.warehouse import Warehouse
 from .conftest import run_models
 
 CANDIDATE_MODELS = "+message_candidates +rebook_clients +int_rebook_exclusions"  # 32 of the 49 models
-OUTCOME_MODELS = "+message_outcomes +campaign_performance +reactivation_funnel"  # 30 of the 49
+OUTCOME_AND_FUNNEL_MODELS = "+message_outcomes +campaign_performance +reactivation_funnel"  # 30 of the 49
 
 AS_OF = date(2026, 11, 25)
 AS_OF_MOMENT = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)  # 00:00 of the as-of day in Moscow
@@ -181,7 +181,7 @@ def test_outcomes_performance_and_funnel_split_by_campaign(settings) -> None:
         ingest(wh, sources_from_objects(companies=[COMPANY], records=records), "test")
         enqueue(wh, rows)
         wh.execute("update reactivation_messages set status = 'sent', sent_at = created_at where not is_holdout")
-    run_models(settings, as_of=date(2026, 11, 15), select=OUTCOME_MODELS)
+    run_models(settings, as_of=date(2026, 11, 15), select=OUTCOME_AND_FUNNEL_MODELS)
     with Warehouse.connect(settings) as wh:
         outcomes = wh.query_df("select campaign, is_holdout, is_converted from message_outcomes")
         performance = wh.query_df("select * from campaign_performance").set_index("campaign")

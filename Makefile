@@ -39,10 +39,12 @@ demo: $(STAMP)
 TEST_WORKERS ?= 2
 
 # every test on DuckDB and PostgreSQL: all but the two marked `spark` and `bench` (the spark target's end-to-end test
-# and the benchmark harness's smoke run), which take minutes of a core each and are what `make check` adds
+# and the benchmark harness's smoke run), which take minutes of a core each and are what `make check` adds; property
+# tests draw a fifth of CI's examples (tests/conftest.py)
 test: $(STAMP)
 	bash .ci/system-packages
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=10 -m "not spark and not bench"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=10 -m "not spark and not bench" \
+		--hypothesis-profile=dev
 
 # the whole suite, as CI runs it (.ci/run); the Spark test starts first (tests/conftest.py)
 check: $(SPARK_STAMP)

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from reactivation import dbt
 from reactivation.settings import Settings
@@ -155,7 +156,15 @@ def record_dbt_commands(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return commands
 
 
+# Property tests (Hypothesis) draw 300 examples each in the whole suite (`make check`, CI) and 60 in `make test`
+# (`--hypothesis-profile=dev`): the loop still finds a broken rule, CI searches five times harder
+hypothesis_settings.register_profile("ci", max_examples=300, deadline=None)
+hypothesis_settings.register_profile("dev", max_examples=60, deadline=None)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("hypothesis_profile", None):
+        hypothesis_settings.load_profile("ci")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # dbt writes manifest.json (twice) and run_results.json after every command, ~1 s of a 4 s invocation here. No
     # test reads them: `docs generate` writes its manifest and catalog whatever this says, and the bench (a process

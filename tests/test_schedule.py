@@ -101,7 +101,7 @@ countries = st.sampled_from(COUNTRIES)
 # --- properties -----------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(case=zone_and_instant(), country=countries, window=windows(), seed=st.text(max_size=30))
 def test_scheduled_time_is_after_now_inside_the_local_window_on_an_open_day_and_reproducible(
     case: tuple[str, datetime], country: str, window: SendWindow, seed: str
@@ -120,7 +120,6 @@ def test_scheduled_time_is_after_now_inside_the_local_window_on_an_open_day_and_
     assert schedule_send(now.astimezone(ZoneInfo(tz)), tz, country, window, seed) == sent
 
 
-@settings(max_examples=300, deadline=None)
 @given(case=zone_and_instant(), country=countries, window=windows())
 def test_next_open_window_is_a_sendable_interval_with_closed_edges(
     case: tuple[str, datetime], country: str, window: SendWindow
@@ -138,7 +137,6 @@ def test_next_open_window_is_a_sendable_interval_with_closed_edges(
         assert start == after
 
 
-@settings(max_examples=150, deadline=None)
 @given(case=zone_and_instant(), country=countries, window=windows(), step=st.integers(1, 3 * 24 * 60))
 def test_no_sendable_minute_is_skipped_before_the_next_window(
     case: tuple[str, datetime], country: str, window: SendWindow, step: int
@@ -151,7 +149,6 @@ def test_no_sendable_minute_is_skipped_before_the_next_window(
         assert not is_sendable(probe, tz, country, window)
 
 
-@settings(max_examples=200, deadline=None)
 @given(seed=st.text(), jitter=st.integers(0, 180))
 def test_jitter_is_deterministic_and_bounded(seed: str, jitter: int) -> None:
     offset = jitter_offset(seed, jitter)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from reactivation.stopwords import PHRASES_FILE, is_stop_reply, normalise_reply, stop_phrases
@@ -128,13 +128,11 @@ def disguised(draw: st.DrawFn) -> str:
     return draw(NOISE) + body + draw(NOISE)
 
 
-@settings(max_examples=400, deadline=None)
 @given(text=disguised())
 def test_noise_case_and_spacing_keep_a_stop_a_stop(text: str) -> None:
     assert is_stop_reply(text)
 
 
-@settings(max_examples=200, deadline=None)
 @given(text=st.text())
 def test_any_text_is_handled_and_normalising_is_idempotent(text: str) -> None:
     assert isinstance(is_stop_reply(text), bool)
@@ -292,13 +290,11 @@ def lookalike_typed(draw: st.DrawFn, texts: list[str]) -> str:
     return "".join(out)
 
 
-@settings(max_examples=300, deadline=None)
 @given(text=lookalike_typed([p for p in STOPS if p.strip()] + [p.values[0] for p in REPLIES if p.values[1]]))
 def test_lookalike_letters_keep_a_stop_a_stop(text: str) -> None:
     assert is_stop_reply(text)
 
 
-@settings(max_examples=300, deadline=None)
 @given(text=lookalike_typed([t for t in NOT_STOPS if t.strip()] + [p.values[0] for p in REPLIES if not p.values[1]]))
 def test_lookalike_letters_never_make_a_stop(text: str) -> None:
     assert not is_stop_reply(text)

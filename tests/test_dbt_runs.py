@@ -37,7 +37,7 @@ def log_size(settings: Settings) -> int:
 def test_a_new_as_of_date_keeps_dbt_partial_parsing_and_leaves_no_date_behind(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # the suite logs warnings only; this reads dbt's parse notes
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # the suite logs nothing; this reads dbt's parse notes
     dbt.run_dbt(["parse"], settings, dbt.dbt_vars(AS_OF))
     offset = log_size(settings)
     dbt.run_dbt(["parse"], settings, dbt.dbt_vars(AS_OF + timedelta(days=1)))

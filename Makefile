@@ -10,7 +10,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := False
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test check lint docs clean
+.PHONY: demo test check lint docs screenshots clean
 
 # The project installs with uv (downloads and unpacks in parallel: about 10 s for `.[dev]` where pip takes 50 to
 # 90 s here), itself installed into .venv by pip; where uv cannot reach an index (say, only pip is configured for a
@@ -54,6 +54,11 @@ test: $(STAMP)
 check: $(SPARK_STAMP)
 	bash .ci/system-packages spark
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=25
+
+# the README's picture of the review page (docs/review.png), taken by its browser test; a plain test run leaves it
+screenshots: $(STAMP)
+	bash .ci/system-packages
+	REACTIVATION_UPDATE_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_review_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -41,19 +41,20 @@ demo: $(STAMP)
 
 # two pytest-xdist workers (TEST_WORKERS=0 runs in one process)
 TEST_WORKERS ?= 2
+PYTEST_WORKERS = $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load
 
 # every test on DuckDB and PostgreSQL: all but the two marked `spark` and `bench` (the spark target's end-to-end test
 # and the benchmark harness's smoke run), which take minutes of a core each and are what `make check` adds; property
 # tests draw a fifth of CI's examples (tests/conftest.py)
 test: $(STAMP)
 	bash .ci/system-packages
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=10 -m "not spark and not bench" \
+	$(PYTEST_WORKERS) --durations=10 -m "not spark and not bench" \
 		--hypothesis-profile=dev
 
 # the whole suite, as CI runs it (.ci/run); the Spark test starts first (tests/conftest.py)
 check: $(SPARK_STAMP)
 	bash .ci/system-packages spark
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --durations=25
+	$(PYTEST_WORKERS) --durations=25
 
 # the README's picture of the review page (docs/review.png), taken by its browser test; a plain test run leaves it
 screenshots: $(STAMP)

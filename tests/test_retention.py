@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from reactivation.retention import RetentionReport, RetentionSettings, apply_ret
 from reactivation.warehouse import Warehouse
 
 from .conftest import drop, make_settings, record_dbt_commands, run_models
+from .test_incremental import COMPARED, assert_same, snapshot
 
 AS_OF = date(2026, 11, 25)
 NOW = datetime(2027, 5, 24, 12, 0, tzinfo=UTC)  # half a year after the data ends: many clients are lost by then
@@ -159,10 +161,6 @@ def reference_retention(wh: Warehouse, settings: RetentionSettings, now: datetim
                     " anonymised_at = %s, _batch_id = %s where company_id = %s and id = %s",
                     [_reference_scrub(payload, ()), now, batch_id, company_id, record_id],
                 )
-                wh.execute(
-                    "update raw_yclients_record_services set _batch_id = %s where company_id = %s and record_id = %s",
-                    [batch_id, company_id, record_id],
-                )
         if batch_id is not None:
             close_batch(wh, batch_id, {"anonymised": {"clients": report.clients, "records": report.records}})
     return report
@@ -186,6 +184,7 @@ def test_set_based_retention_leaves_every_raw_table_as_the_row_by_row_reference_
         with Warehouse.connect(ours) as wh, Warehouse.connect(theirs) as ref:
             for target in (wh, ref):
                 load(target, data)
+            lines = raw_rows(wh, "raw_yclients_record_services")
             reports = []
             for now in (NOW, NOW + timedelta(days=40)):  # a second run finds what the first one left
                 reports.append((apply_retention(wh, RetentionSettings(), now),
@@ -200,13 +199,22 @@ def test_set_based_retention_leaves_every_raw_table_as_the_row_by_row_reference_
         assert (new.messages, new.clients, new.records) == (old.messages, old.clients, old.records)
     for table, (new, old) in tables.items():
         pd.testing.assert_frame_equal(new, old, obj=table)
+    # service lines hold no personal data: retention leaves them, and their batch, as ingest wrote them
+    pd.testing.assert_frame_equal(tables["raw_yclients_record_services"][0], lines)
+
+
+def anonymised_clients(wh: Warehouse) -> set[tuple[int, int]]:
+    """(company, client) of every anonymised card and of every card-less client whose records all are."""
+    return set(wh.fetchall(
+        "select company_id, id from raw_yclients_clients where anonymised_at is not null"
+        " union select company_id, client_id from raw_yclients_records where client_id is not null"
+        " group by company_id, client_id having bool_and(anonymised_at is not null)"))  # fmt: skip
 
 
 def stale_people(wh: Warehouse, data: demo.DemoData) -> tuple[set[str], set[str]]:
     """Names and phone digits of the anonymised clients that no live client shares or contains ("Денис" is in
-    "Денис Белов"): finding those is no leak."""
-    anonymised = {(c, i) for c, i in wh.fetchall("select company_id, id from raw_yclients_clients"
-                                                 " where anonymised_at is not null")}  # fmt: skip
+    "Денис Белов"): finding those is no leak. A client without a card counts once all their records are."""
+    anonymised = anonymised_clients(wh)
     names: dict[str, set[bool]] = {}
     phones: dict[str, set[bool]] = {}
     for card in data.clients:
@@ -252,7 +260,9 @@ def test_no_table_keeps_names_or_phones_of_anonymised_clients_after_retention_re
 ) -> None:
     data = demo_data()
     source = tmp_path / "data"
-    data.write_jsonl(source)
+    # every eighth client has no card: their name and phone reach the models only from their records' client object
+    without_cards = replace(data, clients=[card for i, card in enumerate(data.clients) if i % 8])
+    without_cards.write_jsonl(source)
     with (source / "records.jsonl").open("a", encoding="utf-8") as handle:  # rejected lines that name people
         for card in data.clients[::25]:
             handle.write(json.dumps({"company_id": card["company_id"], "client": card}, ensure_ascii=False) + "\n")
@@ -279,14 +289,22 @@ def test_no_table_keeps_names_or_phones_of_anonymised_clients_after_retention_re
     assert dbt_runs == []  # nobody new to anonymise: no batch, and the contact model is left as it is
     with Warehouse.connect(settings) as wh:
         after_next_retention = leaks(wh, names, phones)
-        anonymised = wh.fetchone("select count(*) from raw_yclients_clients where anonymised_at is not null")[0]
+        anonymised = anonymised_clients(wh)
     run_models(settings, as_of=AS_OF)
     with Warehouse.connect(settings) as wh:
         after_refresh = leaks(wh, names, phones)
+        incremental = snapshot(wh)
     assert after_retention == {}
     assert after_reingest == {}
-    assert after_next_retention == {} and again.clients == 0 and anonymised >= len(names)
+    assert after_next_retention == {} and again.clients == 0 and len(anonymised) >= len(names)
+    cardless = {(card["company_id"], card["id"]) for card in data.clients} - {
+        (card["company_id"], card["id"]) for card in without_cards.clients}  # fmt: skip
+    assert len(anonymised & cardless) >= 5  # the scenario reaches clients known only from their records
     assert after_refresh == {}
+    # retention's batch (cards and records, not their service lines) read incrementally equals a full refresh
+    run_models(settings, as_of=AS_OF, full_refresh=True, select=COMPARED)
+    with Warehouse.connect(settings) as wh:
+        assert_same(incremental, snapshot(wh))
 
 
 @pytest.mark.parametrize("how", ["file", "objects"])  # objects: the path the YClients sync takes

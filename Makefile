@@ -12,9 +12,9 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .PHONY: demo test check lint docs screenshots clean
 
-# The project installs with uv (downloads and unpacks in parallel: about 10 s for `.[dev]` where pip takes 50 to
-# 90 s here), itself installed into .venv by pip; where uv cannot reach an index (say, only pip is configured for a
-# mirror), pip installs the same pins
+# The project installs with uv (downloads and unpacks in parallel: about 15 s for `.[dev]` where pip takes 50 to
+# 90 s here, then about 20 s compiling bytecode), itself installed into .venv by pip; where uv cannot reach an
+# index (say, only pip is configured for a mirror), pip installs the same pins
 UV := 'uv>=0.9,<1'
 DEV_AND_SPARK := dev,spark
 # (`$(call INSTALL,dev)`: the project with those extras, comma-free so make's `call` keeps them one argument)
